@@ -1,0 +1,1 @@
+//! kubesim: a Kubernetes API server simulator (see issue 4).

@@ -1,0 +1,1 @@
+//! thebot: renders the THE_BOT platform and manages its releases on Kubernetes.
