@@ -1,1 +1,3 @@
 //! thebot: renders the THE_BOT platform and manages its releases on Kubernetes.
+
+pub mod yaml;
