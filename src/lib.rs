@@ -1,4 +1,11 @@
 //! thebot: renders the THE_BOT platform and manages its releases on Kubernetes.
 
-pub mod yaml;
+pub mod bundle;
+pub mod cli;
+pub mod environment;
+pub mod manifest;
+pub mod ops;
+pub mod plan;
+pub mod render;
 pub mod values;
+pub mod yaml;

@@ -57,7 +57,9 @@ pub enum ValuesError {
     #[error("{file}: the top level must be a map of values")]
     NotAMap { file: String },
     #[error("{}", problems.iter().map(|(at, p)| format!("{at}: {p}")).collect::<Vec<_>>().join("\n"))]
-    Schema { problems: Vec<(String, schema::Problem)> },
+    Schema {
+        problems: Vec<(String, schema::Problem)>,
+    },
     #[error("{arg}: {message}")]
     SetArg { arg: String, message: String },
 }
@@ -72,7 +74,11 @@ pub struct Values {
 }
 
 /// Layers `defaults < environment < layers` and checks every user value.
-pub fn resolve(defaults: &Source, environment: &Source, layers: &[UserLayer]) -> Result<Values, ValuesError> {
+pub fn resolve(
+    defaults: &Source,
+    environment: &Source,
+    layers: &[UserLayer],
+) -> Result<Values, ValuesError> {
     let schema_doc = parse_map(defaults)?;
     let schema = &schema_doc.value;
     let mut merged = schema.clone();
@@ -106,7 +112,14 @@ pub fn resolve(defaults: &Source, environment: &Source, layers: &[UserLayer]) ->
             }
             UserLayer::SetFile { arg, content } => {
                 let (path, _) = set::parse_file_arg(arg).map_err(|e| set_error(layer, e.0))?;
-                assign(&mut merged, schema, layer, &path, Value::String(content.clone()), &mut problems)?;
+                assign(
+                    &mut merged,
+                    schema,
+                    layer,
+                    &path,
+                    Value::String(content.clone()),
+                    &mut problems,
+                )?;
             }
         }
     }
@@ -143,7 +156,8 @@ fn assign(
         remove(merged, path);
         return Ok(());
     }
-    set::apply(merged, path, value).map_err(|e| set_error(layer, format!("{}: {}", display_path(path), e.0)))
+    set::apply(merged, path, value)
+        .map_err(|e| set_error(layer, format!("{}: {}", display_path(path), e.0)))
 }
 
 /// `--set a.b=null` deletes `a.b`, as `null` in a file does.
@@ -191,7 +205,12 @@ fn parse_map(source: &Source) -> Result<yaml::Document, ValuesError> {
     }
 }
 
-fn check_document(doc: &yaml::Document, file: &str, schema: &Value, out: &mut Vec<(String, schema::Problem)>) {
+fn check_document(
+    doc: &yaml::Document,
+    file: &str,
+    schema: &Value,
+    out: &mut Vec<(String, schema::Problem)>,
+) {
     let mut found = Vec::new();
     schema::check_value(&doc.value, schema, "", &mut found);
     for p in found {
@@ -206,7 +225,9 @@ pub fn merge(base: &mut Value, overlay: &Value) {
             for (k, v) in o {
                 if v.is_null() {
                     b.shift_remove(k);
-                } else if let Some(existing) = b.get_mut(k).filter(|e| e.is_object() && v.is_object()) {
+                } else if let Some(existing) =
+                    b.get_mut(k).filter(|e| e.is_object() && v.is_object())
+                {
                     merge(existing, v);
                 } else {
                     b.insert(k.clone(), v.clone());
@@ -232,7 +253,12 @@ mod tests {
     const DEFAULTS: &str = "a:\n  b: 1\n  c: [1, 2]\n  d: {}\n  e: null\nf: x\n";
 
     fn resolve_with(env: &str, layers: &[UserLayer]) -> Result<Value, ValuesError> {
-        resolve(&src("releases/defaults.yaml", DEFAULTS), &src("releases/dev.yaml", env), layers).map(|v| v.merged)
+        resolve(
+            &src("releases/defaults.yaml", DEFAULTS),
+            &src("releases/dev.yaml", env),
+            layers,
+        )
+        .map(|v| v.merged)
     }
 
     fn set(arg: &str) -> UserLayer {
@@ -254,7 +280,10 @@ mod tests {
             ],
         )
         .unwrap();
-        assert_eq!(v, json!({"a": {"b": 3, "c": [9], "d": {}, "e": {"deep": 1}}, "f": "12"}));
+        assert_eq!(
+            v,
+            json!({"a": {"b": 3, "c": [9], "d": {}, "e": {"deep": 1}}, "f": "12"})
+        );
     }
 
     #[test]
@@ -288,7 +317,7 @@ mod tests {
     fn malformed_yaml_names_file_line_and_column() {
         let err = resolve_with("a:\n  b: [1\n", &[]).unwrap_err().to_string();
         assert!(err.starts_with("releases/dev.yaml:"), "{err}");
-        assert_eq!(err.matches(':').count() >= 3, true, "{err}");
+        assert!(err.matches(':').count() >= 3, "{err}");
     }
 
     #[test]

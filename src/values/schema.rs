@@ -23,7 +23,10 @@ impl std::fmt::Display for Problem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Problem::UnknownKey { path, hint } => {
-                write!(f, "unknown key `{path}`: releases/defaults.yaml declares no such value")?;
+                write!(
+                    f,
+                    "unknown key `{path}`: releases/defaults.yaml declares no such value"
+                )?;
                 if let Some(h) = hint {
                     write!(f, " (did you mean `{h}`?)")?;
                 }
@@ -76,10 +79,16 @@ pub fn check_value(user: &Value, schema: &Value, path: &str, out: &mut Vec<Probl
         }
         (Value::Object(_), Value::Object(_)) => {}
         (Value::Array(_), Value::Array(_)) => {}
-        (Value::Number(_) | Value::String(_) | Value::Bool(_), Value::Number(_) | Value::String(_) | Value::Bool(_)) => {
-        }
+        (
+            Value::Number(_) | Value::String(_) | Value::Bool(_),
+            Value::Number(_) | Value::String(_) | Value::Bool(_),
+        ) => {}
         (_, decl) => out.push(Problem::WrongShape {
-            path: if path.is_empty() { "(top level)".into() } else { path.to_string() },
+            path: if path.is_empty() {
+                "(top level)".into()
+            } else {
+                path.to_string()
+            },
             expected: describe(decl),
         }),
     }
@@ -163,9 +172,17 @@ mod tests {
     #[test]
     fn unknown_keys_are_reported_with_a_hint() {
         let mut out = Vec::new();
-        check_value(&json!({"backend": {"replicaz": 2, "bogus": 1}}), &schema(), "", &mut out);
+        check_value(
+            &json!({"backend": {"replicaz": 2, "bogus": 1}}),
+            &schema(),
+            "",
+            &mut out,
+        );
         assert_eq!(out.len(), 2);
-        assert_eq!(out[0].to_string(), "unknown key `backend.replicaz`: releases/defaults.yaml declares no such value (did you mean `backend.replicas`?)");
+        assert_eq!(
+            out[0].to_string(),
+            "unknown key `backend.replicaz`: releases/defaults.yaml declares no such value (did you mean `backend.replicas`?)"
+        );
         assert_eq!(out[1].path(), "backend.bogus");
     }
 
@@ -181,19 +198,54 @@ mod tests {
     fn shape_mismatch() {
         let mut out = Vec::new();
         check_value(&json!({"backend": 3}), &schema(), "", &mut out);
-        assert!(out[0].to_string().contains("`backend` must be a map with the keys replicas"));
+        assert!(
+            out[0]
+                .to_string()
+                .contains("`backend` must be a map with the keys replicas")
+        );
     }
 
     #[test]
     fn set_paths() {
         let s = schema();
         let p = |segs: Vec<Segment>| check_path(&segs, &json!(1), &s);
-        assert!(p(vec![Segment::Key("backend".into()), Segment::Key("replicas".into())]).is_ok());
-        assert!(p(vec![Segment::Key("backend".into()), Segment::Key("annotations".into()), Segment::Key("a".into())]).is_ok());
-        assert!(p(vec![Segment::Key("backend".into()), Segment::Key("ports".into()), Segment::Index(1)]).is_ok());
-        let err = p(vec![Segment::Key("backend".into()), Segment::Key("replica".into())]).unwrap_err();
+        assert!(
+            p(vec![
+                Segment::Key("backend".into()),
+                Segment::Key("replicas".into())
+            ])
+            .is_ok()
+        );
+        assert!(
+            p(vec![
+                Segment::Key("backend".into()),
+                Segment::Key("annotations".into()),
+                Segment::Key("a".into())
+            ])
+            .is_ok()
+        );
+        assert!(
+            p(vec![
+                Segment::Key("backend".into()),
+                Segment::Key("ports".into()),
+                Segment::Index(1)
+            ])
+            .is_ok()
+        );
+        let err = p(vec![
+            Segment::Key("backend".into()),
+            Segment::Key("replica".into()),
+        ])
+        .unwrap_err();
         assert_eq!(err.path(), "backend.replica");
-        assert!(p(vec![Segment::Key("backend".into()), Segment::Key("replicas".into()), Segment::Key("x".into())]).is_err());
+        assert!(
+            p(vec![
+                Segment::Key("backend".into()),
+                Segment::Key("replicas".into()),
+                Segment::Key("x".into())
+            ])
+            .is_err()
+        );
     }
 
     #[test]

@@ -121,10 +121,11 @@ pub fn typed(raw: &str, kind: SetKind) -> Value {
     if raw == "0" {
         return Value::from(0);
     }
-    if !raw.is_empty() && !raw.starts_with('0') {
-        if let Ok(i) = raw.parse::<i64>() {
-            return Value::from(i);
-        }
+    if !raw.is_empty()
+        && !raw.starts_with('0')
+        && let Ok(i) = raw.parse::<i64>()
+    {
+        return Value::from(i);
     }
     Value::String(raw.to_string())
 }
@@ -188,8 +189,12 @@ impl Cursor {
             };
             if key.is_empty() && !after_index {
                 return Err(SetSyntaxError(match stop {
-                    Some('=') if path.is_empty() => "the key before `=` is empty: write KEY=VALUE".into(),
-                    _ if path.is_empty() && stop.is_none() => "empty assignment: write KEY=VALUE".into(),
+                    Some('=') if path.is_empty() => {
+                        "the key before `=` is empty: write KEY=VALUE".into()
+                    }
+                    _ if path.is_empty() && stop.is_none() => {
+                        "empty assignment: write KEY=VALUE".into()
+                    }
                     _ => format!(
                         "empty key segment after `{}`: write KEY=VALUE with one `.` between keys",
                         display_path(&path)
@@ -233,8 +238,7 @@ impl Cursor {
                 _ => {
                     return Err(SetSyntaxError(format!(
                         "key `{}` has no value: write {}=VALUE",
-                        so_far,
-                        so_far
+                        so_far, so_far
                     )));
                 }
             }
@@ -325,7 +329,10 @@ mod tests {
 
     #[test]
     fn helm_typing() {
-        let v = set(&["a=true,b=FALSE,c=Null,d=0,e=012,f=123,g=-5,h=1.5,i=,j=9223372036854775808,k=+7"]).unwrap();
+        let v = set(&[
+            "a=true,b=FALSE,c=Null,d=0,e=012,f=123,g=-5,h=1.5,i=,j=9223372036854775808,k=+7",
+        ])
+        .unwrap();
         assert_eq!(
             v,
             json!({"a": true, "b": false, "c": null, "d": 0, "e": "012", "f": 123, "g": -5,

@@ -144,13 +144,14 @@ fn needs_quotes(s: &str) -> bool {
     let retyped = matches!(
         lower.as_str(),
         "y" | "yes" | "n" | "no" | "true" | "false" | "on" | "off" | "null" | "~" | "=" | "<<"
-    ) || matches!(
-        lower.trim_start_matches(['-', '+']),
-        ".inf" | ".nan"
-    );
-    let second = s.chars().nth(1);
-    let numeric_start = first.is_ascii_digit()
-        || (matches!(first, '-' | '+' | '.') && second.is_some_and(|c| c.is_ascii_digit() || c == '.'));
+    ) || matches!(lower.trim_start_matches(['-', '+']), ".inf" | ".nan");
+    // Numbers (any base, `_` separators, sexagesimal `1:20`), floats
+    // (`1.4.0` matches YAML 1.1's float pattern) and timestamps are made of
+    // these characters only; `5Gi` or `1-config` are not, and stay plain.
+    let body = s.trim_start_matches(['-', '+']);
+    let numeric_start = body.starts_with(|c: char| c.is_ascii_digit() || c == '.')
+        && s.chars()
+            .all(|c| c.is_ascii_hexdigit() || "xXoO_.:+-tTzZ ".contains(c));
     let indicator = "-?:,[]{}#&*!|>'\"%@`".contains(first);
     let whitespace_edge = first == ' ' || s.ends_with(' ');
     let inner = s.contains(": ") || s.contains(" #") || s.ends_with(':') || s.contains('\t');
@@ -189,13 +190,17 @@ fn literal_block(s: &str, content_indent: usize) -> Option<String> {
     }
     let body = s.trim_end_matches('\n');
     let trailing = s.len() - body.len();
-    let clean = s.chars().all(|c| c == '\n' || (is_printable(c) && c != '\t'));
+    let clean = s
+        .chars()
+        .all(|c| c == '\n' || (is_printable(c) && c != '\t'));
     // Whitespace-only lines and leading blank lines confuse indentation
     // detection; such text is written double-quoted.
     let awkward = body.is_empty()
         || body.starts_with('\n')
         || body.starts_with(' ')
-        || body.split('\n').any(|l| !l.is_empty() && l.trim().is_empty());
+        || body
+            .split('\n')
+            .any(|l| !l.is_empty() && l.trim().is_empty());
     if !clean || awkward {
         return None;
     }
@@ -205,7 +210,10 @@ fn literal_block(s: &str, content_indent: usize) -> Option<String> {
         _ => "+",
     };
     let mut out = format!("|{chomp}");
-    for line in s.split('\n').take(body.split('\n').count() + trailing.saturating_sub(1)) {
+    for line in s
+        .split('\n')
+        .take(body.split('\n').count() + trailing.saturating_sub(1))
+    {
         out.push('\n');
         if !line.is_empty() {
             indent(&mut out, content_indent);
@@ -231,13 +239,50 @@ mod tests {
     #[test]
     fn quotes_what_yaml_1_1_would_retype() {
         for s in [
-            "yes", "No", "on", "OFF", "y", "~", "null", "12345", "0755", "0x1F", "1e3", "1_000",
-            "2024-01-01", "1:20", ".5", "-1", ".inf", "+.5", "=", "<<", "",
+            "yes",
+            "No",
+            "on",
+            "OFF",
+            "y",
+            "~",
+            "null",
+            "12345",
+            "0755",
+            "0x1F",
+            "1e3",
+            "1_000",
+            "2024-01-01",
+            "1:20",
+            ".5",
+            "-1",
+            ".inf",
+            "+.5",
+            "=",
+            "<<",
+            "",
+            "1.4.0",
+            "0b101",
+            "-.5",
+            "2001-12-14t21:59:43.10-05:00",
+            "2001-12-14 21:59:43.10 -5",
+            "0o17",
+            "685_230.15",
         ] {
             let out = scalar_string(s);
             assert!(out.starts_with('\''), "{s} was emitted as {out}");
         }
-        for s in ["abc", "app.kubernetes.io/name", "a-b", "hello world", "ünïcödé", "/api"] {
+        for s in [
+            "abc",
+            "app.kubernetes.io/name",
+            "a-b",
+            "hello world",
+            "ünïcödé",
+            "/api",
+            "5Gi",
+            "1-config",
+            "100/minute",
+            "deadbeef",
+        ] {
             assert_eq!(scalar_string(s), s);
         }
     }

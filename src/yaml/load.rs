@@ -179,7 +179,10 @@ impl Builder {
                     return;
                 };
                 if key == "<<" {
-                    self.fail(key_mark, "merge keys (`<<`) are not supported: write the keys out");
+                    self.fail(
+                        key_mark,
+                        "merge keys (`<<`) are not supported: write the keys out",
+                    );
                     return;
                 }
                 if map.contains_key(&key) {
@@ -312,7 +315,9 @@ fn resolve_plain(text: &str) -> Result<Value, String> {
     if is_core_float(text) {
         let lower = text.to_ascii_lowercase();
         if lower.contains("inf") || lower.contains("nan") {
-            return Err(format!("`{text}` is not a finite number; quote it to keep it as text"));
+            return Err(format!(
+                "`{text}` is not a finite number; quote it to keep it as text"
+            ));
         }
         return match text.parse::<f64>().ok().and_then(Number::from_f64) {
             Some(n) => Ok(Value::Number(n)),
@@ -328,13 +333,14 @@ fn parse_int(text: &str) -> Option<Value> {
         b'+' => (false, &text[1..]),
         _ => (false, text),
     };
-    let (radix, body) = if let Some(h) = digits.strip_prefix("0x").filter(|_| !neg && text == digits) {
-        (16, h)
-    } else if let Some(o) = digits.strip_prefix("0o").filter(|_| !neg && text == digits) {
-        (8, o)
-    } else {
-        (10, digits)
-    };
+    let (radix, body) =
+        if let Some(h) = digits.strip_prefix("0x").filter(|_| !neg && text == digits) {
+            (16, h)
+        } else if let Some(o) = digits.strip_prefix("0o").filter(|_| !neg && text == digits) {
+            (8, o)
+        } else {
+            (10, digits)
+        };
     if body.is_empty() || !body.chars().all(|c| c.is_digit(radix)) {
         return None;
     }
@@ -438,7 +444,10 @@ mod tests {
 
     #[test]
     fn aliases_expand() {
-        assert_eq!(one("a: &x {b: 1}\nc: *x\n"), json!({"a": {"b": 1}, "c": {"b": 1}}));
+        assert_eq!(
+            one("a: &x {b: 1}\nc: *x\n"),
+            json!({"a": {"b": 1}, "c": {"b": 1}})
+        );
     }
 
     #[test]

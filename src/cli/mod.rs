@@ -1,0 +1,133 @@
+//! Command-line structures (clap) and their translation into options for
+//! [`crate::ops`]. No orchestration lives here.
+
+use std::path::PathBuf;
+
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+
+use crate::ops;
+use crate::values::UserLayer;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "thebot",
+    version,
+    about = "Deploys the THE_BOT platform to Kubernetes and manages its releases"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Render the platform's manifests for an environment and print them.
+    Template(TemplateArgs),
+}
+
+/// Where templates and values files come from.
+#[derive(Debug, Args, Clone, Default)]
+pub struct BundleArgs {
+    /// Read templates from DIR instead of the ones built into thebot.
+    #[arg(long, value_name = "DIR")]
+    pub manifests: Option<PathBuf>,
+    /// Read defaults.yaml and the environment files from DIR instead of the built-in ones.
+    #[arg(long, value_name = "DIR")]
+    pub releases: Option<PathBuf>,
+}
+
+/// The user's value layers: every -f first, then every --set* in order.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ValuesArgs {
+    /// A values file layered over the environment (repeatable; later wins).
+    #[arg(short = 'f', long = "values", value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Set a value (Helm syntax: a.b=1,c={x,y}); repeatable, applied in order after -f files.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Like --set, but every value is a string.
+    #[arg(long = "set-string", value_name = "KEY=VALUE")]
+    pub set_string: Vec<String>,
+    /// Set a value to a file's content: KEY=PATH.
+    #[arg(long = "set-file", value_name = "KEY=PATH")]
+    pub set_file: Vec<String>,
+}
+
+impl ValuesArgs {
+    /// The flags as layers in command-line order (files first).
+    fn ordered(&self, matches: &ArgMatches) -> Vec<ops::LayerArg> {
+        let mut sets: Vec<(usize, ops::LayerArg)> = Vec::new();
+        for (id, make) in [
+            ("set", ops::LayerArg::Set as fn(String) -> ops::LayerArg),
+            ("set_string", ops::LayerArg::SetString),
+            ("set_file", ops::LayerArg::SetFile),
+        ] {
+            let values: Vec<String> = matches
+                .get_many::<String>(id)
+                .into_iter()
+                .flatten()
+                .cloned()
+                .collect();
+            let indices: Vec<usize> = matches.indices_of(id).into_iter().flatten().collect();
+            sets.extend(indices.into_iter().zip(values).map(|(i, v)| (i, make(v))));
+        }
+        sets.sort_by_key(|(i, _)| *i);
+        self.files
+            .iter()
+            .map(|f| ops::LayerArg::File(f.clone()))
+            .chain(sets.into_iter().map(|(_, l)| l))
+            .collect()
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct TemplateArgs {
+    /// The environment: a file releases/ENV.yaml (dev, staging, prod).
+    pub env: String,
+    #[command(flatten)]
+    pub values: ValuesArgs,
+    /// Print only these objects: KIND/NAME (repeatable), e.g. Deployment/thebot-dev-backend.
+    #[arg(long = "show-only", value_name = "KIND/NAME")]
+    pub show_only: Vec<String>,
+    /// Release name (default: the environment file's release.name).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Namespace (default: the environment file's release.namespace).
+    #[arg(short = 'n', long)]
+    pub namespace: Option<String>,
+    #[command(flatten)]
+    pub bundle: BundleArgs,
+}
+
+/// Parses the command line and runs the command. Usage errors exit 2
+/// (clap); everything else comes back as an error for `main`.
+pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> anyhow::Result<()> {
+    let matches = Cli::command().get_matches_from(args);
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    match cli.command {
+        Command::Template(t) => {
+            let sub = matches
+                .subcommand_matches("template")
+                .expect("template matched");
+            let opts = ops::template::TemplateOptions {
+                env: t.env,
+                layers: t.values.ordered(sub),
+                show_only: t.show_only,
+                name: t.name,
+                namespace: t.namespace,
+                manifests: t.bundle.manifests,
+                releases: t.bundle.releases,
+            };
+            let out = ops::template::run(&opts)?;
+            use std::io::Write;
+            let mut stdout = std::io::stdout().lock();
+            stdout.write_all(out.as_bytes())?;
+            stdout.flush()?;
+            Ok(())
+        }
+    }
+}
+
+/// Only to keep `UserLayer` in this module's vocabulary for docs.
+#[allow(dead_code)]
+type _Layer = UserLayer;
