@@ -1,1 +1,38 @@
-//! kubesim: a Kubernetes API server simulator (see issue 4).
+//! kubesim: a Kubernetes API server simulator on loopback HTTPS, for
+//! thebot's end-to-end tests (issue 4). Its oracle is the recordings of a
+//! real kube-apiserver 1.32 in `shared/fixtures/k8s-1.32/`; where it is not
+//! yet faithful it is stricter, never more lenient.
+//!
+//! Start one with [`spawn`] (tests) or the `kubesim` binary.
+
+mod auth;
+mod base64;
+mod bootstrap;
+mod clock;
+mod control;
+mod discovery;
+mod error;
+mod gc;
+mod ids;
+mod instance;
+mod kinds;
+mod kubeconfig;
+mod metrics;
+mod object;
+mod openapi;
+mod patch;
+mod query;
+mod reply;
+mod resources;
+mod router;
+mod selector;
+mod server;
+mod sim;
+mod store;
+mod tls;
+mod validate;
+mod verbs;
+mod yaml;
+
+pub use instance::{Instance, Options, SpawnError, spawn, spawn_with};
+pub use sim::Timing;

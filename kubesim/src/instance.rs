@@ -1,0 +1,147 @@
+//! Starting and stopping an instance: certificates, the loopback listener,
+//! the bootstrap objects, and a thread with its own runtime that serves
+//! until the [`Instance`] is dropped.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use tokio::sync::oneshot;
+use tokio_rustls::TlsAcceptor;
+
+use crate::auth::Tokens;
+use crate::sim::{Sim, Timing};
+use crate::{bootstrap, gc, kubeconfig, server, tls};
+
+/// How to start an instance.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// 0 picks a free port.
+    pub port: u16,
+    /// The admin bearer token; random when `None`.
+    pub token: Option<String>,
+    /// An optional token whose writes get 403.
+    pub read_only_token: Option<String>,
+    pub timing: Timing,
+}
+
+/// Why an instance did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum SpawnError {
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
+    #[error("cannot listen on 127.0.0.1:{port}: {source}")]
+    Listen {
+        port: u16,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot start the runtime: {0}")]
+    Runtime(#[source] std::io::Error),
+}
+
+/// A running kubesim; stops when dropped.
+pub struct Instance {
+    pub port: u16,
+    pub url: String,
+    pub token: String,
+    pub read_only_token: Option<String>,
+    pub ca_pem: String,
+    stop: Option<oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Instance {
+    /// A kubeconfig for the admin token.
+    pub fn kubeconfig(&self) -> String {
+        kubeconfig::render(&self.url, &self.ca_pem, &self.token, None)
+    }
+
+    /// A kubeconfig for the read-only token, if there is one.
+    pub fn read_only_kubeconfig(&self) -> Option<String> {
+        self.read_only_token
+            .as_deref()
+            .map(|t| kubeconfig::render(&self.url, &self.ca_pem, t, None))
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Starts an instance on a free port with a random token.
+pub fn spawn() -> Result<Instance, SpawnError> {
+    spawn_with(Options::default())
+}
+
+/// Starts an instance with `opts`.
+pub fn spawn_with(opts: Options) -> Result<Instance, SpawnError> {
+    let tls = tls::generate()?;
+    let listener = std::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, opts.port)))
+        .map_err(|source| SpawnError::Listen {
+            port: opts.port,
+            source,
+        })?;
+    let port = listener
+        .local_addr()
+        .map_err(|source| SpawnError::Listen {
+            port: opts.port,
+            source,
+        })?
+        .port();
+    listener
+        .set_nonblocking(true)
+        .map_err(SpawnError::Runtime)?;
+    let rng = crate::ids::Rng::default();
+    let token = opts.token.clone().unwrap_or_else(|| rng.token());
+    let tokens = Tokens {
+        admin: token.clone(),
+        read_only: opts.read_only_token.clone(),
+    };
+    let sim = Arc::new(Sim::new(tokens, tls.ca_pem.clone(), opts.timing.clone()));
+    if let Ok(mut a) = sim.address.lock() {
+        *a = format!("127.0.0.1:{port}");
+    }
+    bootstrap::populate(&sim);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("kubesim")
+        .enable_all()
+        .build()
+        .map_err(SpawnError::Runtime)?;
+    let (stop, stopped) = oneshot::channel::<()>();
+    let acceptor = TlsAcceptor::from(tls.config.clone());
+    let thread = std::thread::Builder::new()
+        .name(format!("kubesim-{port}"))
+        .spawn(move || {
+            runtime.block_on(async move {
+                let listener = match tokio::net::TcpListener::from_std(listener) {
+                    Ok(l) => l,
+                    Err(_) => return,
+                };
+                tokio::spawn(gc::run(sim.clone()));
+                tokio::select! {
+                    _ = server::serve(listener, acceptor, sim) => {}
+                    _ = stopped => {}
+                }
+            });
+            runtime.shutdown_background();
+        })
+        .map_err(SpawnError::Runtime)?;
+    Ok(Instance {
+        port,
+        url: format!("https://127.0.0.1:{port}"),
+        token,
+        read_only_token: opts.read_only_token,
+        ca_pem: tls.ca_pem,
+        stop: Some(stop),
+        thread: Some(thread),
+    })
+}

@@ -1,0 +1,104 @@
+//! The `kubesim` binary: starts one instance, writes its kubeconfig, prints
+//! exactly one line (`kubesim listening on https://127.0.0.1:PORT`) and
+//! serves until SIGTERM/SIGINT or until its stdin closes.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use tokio::io::AsyncReadExt;
+
+const USAGE: &str = "usage: kubesim [--port N] [--kubeconfig-out PATH] [--token T] [--read-only-token T] [--ignore-stdin]";
+
+struct Args {
+    opts: kubesim::Options,
+    kubeconfig_out: Option<String>,
+    ignore_stdin: bool,
+}
+
+fn parse(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
+    let mut args = Args {
+        opts: kubesim::Options::default(),
+        kubeconfig_out: None,
+        ignore_stdin: false,
+    };
+    while let Some(a) = it.next() {
+        let mut value = |name: &str| it.next().ok_or_else(|| format!("{name} needs a value"));
+        match a.as_str() {
+            "--port" => {
+                args.opts.port = value("--port")?
+                    .parse()
+                    .map_err(|e| format!("--port: {e}"))?
+            }
+            "--kubeconfig-out" => args.kubeconfig_out = Some(value("--kubeconfig-out")?),
+            "--token" => args.opts.token = Some(value("--token")?),
+            "--read-only-token" => args.opts.read_only_token = Some(value("--read-only-token")?),
+            "--ignore-stdin" => args.ignore_stdin = true,
+            "-h" | "--help" => return Err(USAGE.to_string()),
+            other => return Err(format!("unknown argument {other}\n{USAGE}")),
+        }
+    }
+    Ok(args)
+}
+
+fn main() -> ExitCode {
+    let args = match parse(std::env::args().skip(1)) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let instance = match kubesim::spawn_with(args.opts) {
+        Ok(i) => i,
+        Err(e) => {
+            eprintln!("kubesim: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    if let Some(path) = &args.kubeconfig_out
+        && let Err(e) = std::fs::write(path, instance.kubeconfig())
+    {
+        eprintln!("kubesim: cannot write {path}: {e}");
+        return ExitCode::from(1);
+    }
+    println!("kubesim listening on {}", instance.url);
+    let _ = std::io::stdout().flush();
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("kubesim: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    rt.block_on(wait_for_exit(args.ignore_stdin));
+    drop(instance);
+    ExitCode::SUCCESS
+}
+
+/// Returns on SIGTERM, SIGINT, or EOF on stdin (unless ignored).
+async fn wait_for_exit(ignore_stdin: bool) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).ok();
+    let mut int = signal(SignalKind::interrupt()).ok();
+    let stdin_closed = async {
+        if ignore_stdin {
+            return std::future::pending::<()>().await;
+        }
+        let mut stdin = tokio::io::stdin();
+        let mut buf = [0u8; 256];
+        loop {
+            match stdin.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    };
+    tokio::select! {
+        _ = async { match term.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => {}
+        _ = async { match int.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => {}
+        _ = stdin_closed => {}
+    }
+}

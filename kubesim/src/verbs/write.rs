@@ -1,0 +1,408 @@
+//! The write pipeline shared by create, update, patch and delete: unknown
+//! fields, namespace admission, metadata the server owns, per-kind rules
+//! (generation, status), no-op detection, dry run, and the commit that
+//! bumps the global resourceVersion.
+
+use std::sync::Arc;
+
+use hyper::body::Bytes;
+use serde_json::{Map, Value, json};
+
+use super::FieldValidation;
+use crate::clock;
+use crate::error::{ApiError, Cause, Details};
+use crate::kinds::{self, Generation};
+use crate::object::{canonical, meta_mut, meta_str};
+use crate::resources::{self, ResourceId, ResourceType};
+use crate::sim::Sim;
+use crate::store::{Entry, Key, Store};
+use crate::validate;
+
+/// Applies `fieldValidation` to a decoded body: Strict rejects unknown
+/// fields (400), Warn returns a warning per field; both drop them, as the
+/// real server's decoder does.
+pub fn unknown_fields(
+    rt: &ResourceType,
+    obj: &mut Map<String, Value>,
+    fv: FieldValidation,
+) -> Result<Vec<String>, ApiError> {
+    let unknown = validate::unknown_fields(rt, obj);
+    if unknown.is_empty() {
+        return Ok(Vec::new());
+    }
+    if fv == FieldValidation::Strict {
+        let list: Vec<String> = unknown
+            .iter()
+            .map(|f| format!("unknown field \"{f}\""))
+            .collect();
+        return Err(ApiError::bad_request(format!(
+            "{kind} in version \"{v}\" cannot be handled as a {kind}: strict decoding error: {}",
+            list.join(", "),
+            kind = rt.kind,
+            v = rt.version
+        )));
+    }
+    for f in &unknown {
+        match f.strip_prefix("metadata.") {
+            Some(m) => {
+                meta_mut(obj).remove(m);
+            }
+            None => {
+                obj.remove(f);
+            }
+        }
+    }
+    Ok(match fv {
+        FieldValidation::Warn => unknown
+            .iter()
+            .map(|f| format!("unknown field \"{f}\""))
+            .collect(),
+        _ => Vec::new(),
+    })
+}
+
+/// Checks `apiVersion`/`kind` in a body against the endpoint.
+pub fn check_kind(rt: &ResourceType, obj: &Map<String, Value>) -> Result<(), ApiError> {
+    let kind = obj.get("kind").and_then(Value::as_str).unwrap_or(rt.kind);
+    let av = obj
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .unwrap_or_else(|| rt.api_version());
+    if kind != rt.kind || av != rt.api_version() {
+        let (g, v) = av.rsplit_once('/').unwrap_or(("", av.as_str()));
+        return Err(ApiError::bad_request(format!(
+            "the server rejected our request due to an error in our request: invalid object type: {g}/{v}, Kind={kind}"
+        )));
+    }
+    Ok(())
+}
+
+/// Checks `metadata.namespace` in a body against the URL and fills it in.
+pub fn check_namespace_field(
+    rt: &ResourceType,
+    obj: &mut Map<String, Value>,
+    url_ns: &str,
+) -> Result<(), ApiError> {
+    let body_ns = meta_str(obj, "namespace").unwrap_or("").to_string();
+    if rt.namespaced {
+        if !body_ns.is_empty() && body_ns != url_ns {
+            return Err(ApiError::bad_request(
+                "the namespace of the provided object does not match the namespace sent on the request",
+            ));
+        }
+        meta_mut(obj).insert("namespace".into(), json!(url_ns));
+    } else {
+        meta_mut(obj).remove("namespace");
+    }
+    Ok(())
+}
+
+/// NamespaceLifecycle admission for creates: 404 when the namespace is
+/// missing, 403 while it terminates (fixtures 14 and 23).
+pub fn admit_namespace(
+    store: &Store,
+    rt: &ResourceType,
+    ns: &str,
+    name: &str,
+) -> Result<(), ApiError> {
+    if !rt.namespaced {
+        return Ok(());
+    }
+    let (ns_id, ns_rt) = resources::find("", "v1", "namespaces").expect("namespaces served");
+    let key = Key {
+        res: ns_id,
+        ns: String::new(),
+        name: ns.to_string(),
+    };
+    match store.get(&key) {
+        None => Err(ApiError::not_found(ns_rt, ns)),
+        Some(e) if e.deleting => {
+            let mut details = Details::object(rt, name);
+            details.causes = vec![Cause {
+                reason: "NamespaceTerminating",
+                message: format!("namespace {ns} is being terminated"),
+                field: Some("metadata.namespace".into()),
+            }];
+            Err(ApiError::forbidden(
+                format!(
+                    "{} \"{name}\" is forbidden: unable to create new content in namespace {ns} because it is being terminated",
+                    rt.qualified()
+                ),
+                details,
+            ))
+        }
+        Some(_) => Ok(()),
+    }
+}
+
+/// Creates `obj` (already checked for kind and namespace) and returns the
+/// stored JSON. `obj` may carry `generateName` instead of `name`.
+pub fn insert_new(
+    sim: &Sim,
+    store: &mut Store,
+    id: ResourceId,
+    mut obj: Map<String, Value>,
+    dry: bool,
+) -> Result<Bytes, ApiError> {
+    let rt = resources::get(id);
+    let ns = meta_str(&obj, "namespace").unwrap_or("").to_string();
+    let mut name = meta_str(&obj, "name").unwrap_or("").to_string();
+    let generate = meta_str(&obj, "generateName").unwrap_or("").to_string();
+    admit_namespace(store, rt, &ns, &name)?;
+    if name.is_empty() {
+        if generate.is_empty() {
+            return Err(ApiError::invalid(
+                rt,
+                "",
+                vec![Cause::required(
+                    "metadata.name",
+                    "name or generateName is required",
+                )],
+            ));
+        }
+        let mut tries = 0;
+        loop {
+            let candidate = format!("{generate}{}", sim.rng.name_suffix());
+            let key = Key {
+                res: id,
+                ns: ns.clone(),
+                name: candidate.clone(),
+            };
+            if store.get(&key).is_none() || tries > 8 {
+                name = candidate;
+                break;
+            }
+            tries += 1;
+        }
+        meta_mut(&mut obj).insert("name".into(), json!(name));
+    }
+    let causes = validate::name_causes(rt.rules, &name, "metadata.name");
+    if !causes.is_empty() {
+        return Err(ApiError::invalid(rt, &name, causes));
+    }
+    let key = Key {
+        res: id,
+        ns: ns.clone(),
+        name: name.clone(),
+    };
+    if store.get(&key).is_some() {
+        return Err(ApiError::already_exists(rt, &name));
+    }
+    let now = clock::now().rfc3339();
+    {
+        let meta = meta_mut(&mut obj);
+        for k in [
+            "resourceVersion",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+            "selfLink",
+            "managedFields",
+        ] {
+            meta.remove(k);
+        }
+        meta.insert("uid".into(), json!(sim.rng.uuid()));
+        meta.insert("creationTimestamp".into(), json!(now));
+        if rt.rules.generation != Generation::Absent {
+            meta.insert("generation".into(), json!(1));
+        } else {
+            meta.remove("generation");
+        }
+        if !dry {
+            meta.insert("resourceVersion".into(), json!(store.next_rv().to_string()));
+        }
+    }
+    let mut ip = || {
+        let n = sim.rng.next_u64();
+        format!("10.96.{}.{}", (n >> 8) % 256, 2 + (n % 250))
+    };
+    kinds::prepare_create(rt, &mut obj, &mut ip)?;
+    let obj = canonical(rt, obj);
+    let entry = Entry::new(id, &obj);
+    if dry {
+        return Ok(entry.json);
+    }
+    let stored = store.put(key, entry);
+    if rt.plural == "namespaces" {
+        populate_namespace(sim, store, &name);
+    }
+    Ok(Bytes::clone(&stored.json))
+}
+
+/// What a real cluster's controllers add to every new namespace: the
+/// `kube-root-ca.crt` ConfigMap and the `default` ServiceAccount.
+fn populate_namespace(sim: &Sim, store: &mut Store, ns: &str) {
+    let (cm, _) = resources::find("", "v1", "configmaps").expect("served");
+    let (sa, _) = resources::find("", "v1", "serviceaccounts").expect("served");
+    let objects = [
+        (
+            cm,
+            json!({
+                "metadata": {
+                    "name": "kube-root-ca.crt",
+                    "namespace": ns,
+                    "annotations": {"kubernetes.io/description": "Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters."}
+                },
+                "data": {"ca.crt": sim.ca_pem}
+            }),
+        ),
+        (
+            sa,
+            json!({"metadata": {"name": "default", "namespace": ns}}),
+        ),
+    ];
+    for (id, v) in objects {
+        if let Value::Object(m) = v {
+            let _ = insert_new(sim, store, id, m, false);
+        }
+    }
+}
+
+/// Which part of an object a write may change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    Main,
+    Status,
+}
+
+/// Updates `old` to `new` (after kind/name/namespace checks): checks
+/// preconditions, keeps server-owned metadata, applies the per-kind status
+/// and generation rules, and commits unless nothing changed or `dry`.
+pub fn update_existing(
+    store: &mut Store,
+    key: &Key,
+    old: &Arc<Entry>,
+    mut new: Map<String, Value>,
+    part: Part,
+    dry: bool,
+) -> Result<Bytes, ApiError> {
+    let rt = resources::get(key.res);
+    let old_map = old.to_map();
+    let want_rv = meta_str(&new, "resourceVersion").unwrap_or("").to_string();
+    if !want_rv.is_empty() && want_rv != old.rv.to_string() {
+        return Err(ApiError::conflict(rt, &key.name));
+    }
+    if let Some(uid) = meta_str(&new, "uid")
+        && !uid.is_empty()
+        && uid != old.uid
+    {
+        return Err(ApiError::conflict_msg(
+            rt,
+            &key.name,
+            &format!(
+                "Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
+                old.uid
+            ),
+        ));
+    }
+    let mut result = match part {
+        Part::Status => {
+            let mut r = old_map.clone();
+            match new.remove("status") {
+                Some(s) => r.insert("status".into(), s),
+                None => r.remove("status"),
+            };
+            r
+        }
+        Part::Main => {
+            if rt.rules.status {
+                match old_map.get("status") {
+                    Some(s) => new.insert("status".into(), s.clone()),
+                    None => new.remove("status"),
+                };
+            }
+            kinds::prepare_update(rt, &old_map, &mut new)?;
+            new
+        }
+    };
+    {
+        let old_meta = old_map["metadata"].as_object().cloned().unwrap_or_default();
+        let meta = meta_mut(&mut result);
+        for k in [
+            "uid",
+            "creationTimestamp",
+            "generation",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+            "managedFields",
+        ] {
+            match old_meta.get(k) {
+                Some(v) => meta.insert(k.into(), v.clone()),
+                None => meta.remove(k),
+            };
+        }
+        meta.insert("name".into(), json!(key.name));
+        if rt.namespaced {
+            meta.insert("namespace".into(), json!(key.ns));
+        }
+        meta.insert("resourceVersion".into(), json!(old.rv.to_string()));
+        meta.remove("generateName");
+        if let Some(g) = old_meta.get("generateName") {
+            meta.insert("generateName".into(), g.clone());
+        }
+    }
+    if old.deleting {
+        let adds = meta_strs(&result, "finalizers")
+            .into_iter()
+            .any(|f| !old.finalizers.contains(&f));
+        if adds {
+            return Err(ApiError::invalid(
+                rt,
+                &key.name,
+                vec![Cause::forbidden(
+                    "metadata.finalizers",
+                    "no new finalizers can be added if the object is being deleted",
+                )],
+            ));
+        }
+    }
+    if part == Part::Main && kinds::bumps_generation(rt.rules, &old_map, &result) {
+        let g = old_map["metadata"]["generation"].as_i64().unwrap_or(0) + 1;
+        meta_mut(&mut result).insert("generation".into(), json!(g));
+    }
+    let result = canonical(rt, result);
+    if result == canonical(rt, old_map) {
+        return Ok(Bytes::clone(&old.json));
+    }
+    if dry {
+        return Ok(Entry::new(key.res, &result).json);
+    }
+    commit_update(store, key, result)
+}
+
+fn meta_strs(obj: &Map<String, Value>, k: &str) -> Vec<String> {
+    obj.get("metadata")
+        .and_then(|m| m.get(k))
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Stores an updated object with the next resourceVersion; an object that
+/// is being deleted and has no finalizers left is removed instead.
+pub fn commit_update(
+    store: &mut Store,
+    key: &Key,
+    mut obj: Map<String, Value>,
+) -> Result<Bytes, ApiError> {
+    meta_mut(&mut obj).insert("resourceVersion".into(), json!(store.next_rv().to_string()));
+    let entry = Entry::new(key.res, &obj);
+    if entry.deleting && entry.finalizers.is_empty() {
+        let json = Bytes::clone(&entry.json);
+        store.remove(key, entry);
+        return Ok(json);
+    }
+    Ok(Bytes::clone(&store.put(key.clone(), entry).json))
+}
+
+/// Removes an object now, emitting DELETED with a new resourceVersion.
+pub fn remove_now(store: &mut Store, key: &Key, old: &Entry) {
+    let mut obj = old.to_map();
+    meta_mut(&mut obj).insert("resourceVersion".into(), json!(store.next_rv().to_string()));
+    let last = Entry::new(key.res, &obj);
+    store.remove(key, last);
+}

@@ -1,0 +1,292 @@
+//! Auth, discovery and the CRUD verbs, checked directly (the fixture
+//! replays in `replay` check the exact bodies).
+
+use serde_json::json;
+
+use crate::client::Client;
+
+fn start() -> (kubesim::Instance, Client) {
+    let sim = kubesim::spawn_with(kubesim::Options {
+        read_only_token: Some("viewer".into()),
+        ..kubesim::Options::default()
+    })
+    .expect("kubesim starts");
+    let c = Client::new(&sim);
+    (sim, c)
+}
+
+#[test]
+fn starts_quickly() {
+    let t = std::time::Instant::now();
+    let sim = kubesim::spawn().expect("kubesim starts");
+    let c = Client::new(&sim);
+    assert_eq!(c.get("/version").status, 200);
+    let took = t.elapsed();
+    assert!(took.as_millis() < 100, "start-up took {took:?}");
+}
+
+#[test]
+fn tokens_decide_access() {
+    let (_sim, c) = start();
+    let list = "/api/v1/namespaces/default/configmaps";
+    assert_eq!(c.get(list).status, 200);
+    assert_eq!(c.with_token(Some("wrong")).get(list).status, 401);
+    let anon = c.with_token(None).get(list);
+    assert_eq!(anon.status, 403);
+    assert_eq!(anon.json()["reason"], "Forbidden");
+    assert_eq!(c.with_token(None).get("/version").status, 200);
+    let viewer = c.with_token(Some("viewer"));
+    assert_eq!(viewer.get(list).status, 200);
+    let denied = viewer.post_json(
+        list,
+        &json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}}),
+    );
+    assert_eq!(denied.status, 403);
+    assert_eq!(
+        denied.json()["message"],
+        "configmaps is forbidden: User \"kubesim-viewer\" cannot create resource \"configmaps\" in API group \"\" in the namespace \"default\""
+    );
+}
+
+#[test]
+fn discovery_documents() {
+    let (_sim, c) = start();
+    let apis = c.get("/apis").json();
+    let groups: Vec<&str> = apis["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["name"].as_str().unwrap())
+        .collect();
+    assert!(groups.contains(&"apps") && groups.contains(&"batch"));
+    let agg = c.send(
+        "GET",
+        "/apis",
+        &[(
+            "Accept",
+            "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json",
+        )],
+        None,
+    );
+    assert_eq!(
+        agg.header("content-type"),
+        Some("application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList")
+    );
+    assert_eq!(agg.json()["kind"], "APIGroupDiscoveryList");
+    let apps = c.get("/apis/apps/v1").json();
+    assert!(
+        apps["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["name"] == "deployments/scale")
+    );
+    let missing = c.get("/apis/nosuch.example.com/v1");
+    assert_eq!(
+        (missing.status, missing.text().as_str()),
+        (404, "404 page not found\n")
+    );
+}
+
+#[test]
+fn crud_round_trip() {
+    let (_sim, c) = start();
+    let base = "/api/v1/namespaces/default/configmaps";
+    let created = c.post_json(
+        base,
+        &json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "labels": {"x": "1"}}, "data": {"k": "v"}}),
+    );
+    assert_eq!(created.status, 201, "{}", created.text());
+    let obj = created.json();
+    let rv = obj["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(obj["metadata"]["namespace"], "default");
+    assert_eq!(obj["metadata"]["uid"].as_str().unwrap().len(), 36);
+
+    let mut stale = obj.clone();
+    stale["data"]["k"] = json!("v2");
+    assert_eq!(c.put_json(&format!("{base}/a"), &stale).status, 200);
+    let conflict = c.put_json(&format!("{base}/a"), &stale);
+    assert_eq!(conflict.status, 409);
+    assert_eq!(conflict.json()["reason"], "Conflict");
+
+    let patched = c.patch(
+        &format!("{base}/a"),
+        "application/json-patch+json",
+        &json!([{"op": "add", "path": "/data/j", "value": "w"}]),
+    );
+    assert_eq!(patched.status, 200, "{}", patched.text());
+    assert_eq!(patched.json()["data"], json!({"k": "v2", "j": "w"}));
+    assert_ne!(patched.json()["metadata"]["resourceVersion"], json!(rv));
+
+    let deleted = c.delete(&format!("{base}/a"));
+    assert_eq!(deleted.json()["status"], "Success");
+    assert_eq!(c.get(&format!("{base}/a")).status, 404);
+}
+
+#[test]
+fn deployment_generation_rules() {
+    let (_sim, c) = start();
+    let base = "/apis/apps/v1/namespaces/default/deployments";
+    let d = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "d"}},
+                 "template": {"metadata": {"labels": {"app": "d"}}, "spec": {"containers": [{"name": "c", "image": "x"}]}}}});
+    let created = c.post_json(base, &d).json();
+    assert_eq!(created["metadata"]["generation"], 1);
+    assert_eq!(created["status"], json!({}));
+    let merge = "application/merge-patch+json";
+    let gen_after = |patch: serde_json::Value| {
+        c.patch(&format!("{base}/d"), merge, &patch).json()["metadata"]["generation"].clone()
+    };
+    assert_eq!(gen_after(json!({"metadata": {"labels": {"a": "b"}}})), 1);
+    assert_eq!(
+        gen_after(json!({"metadata": {"annotations": {"a": "b"}}})),
+        2
+    );
+    assert_eq!(gen_after(json!({"spec": {"replicas": 3}})), 3);
+    assert_eq!(gen_after(json!({"status": {"replicas": 3}})), 3);
+    let st = c.patch(
+        &format!("{base}/d/status"),
+        merge,
+        &json!({"spec": {"replicas": 9}, "status": {"replicas": 3}}),
+    );
+    let st = st.json();
+    assert_eq!(
+        (
+            st["spec"]["replicas"].clone(),
+            st["status"]["replicas"].clone()
+        ),
+        (json!(3), json!(3))
+    );
+    let scale = c.get(&format!("{base}/d/scale")).json();
+    assert_eq!(scale["spec"]["replicas"], 3);
+    assert_eq!(scale["status"]["selector"], "app=d");
+}
+
+#[test]
+fn namespaces_get_root_ca_and_default_service_account() {
+    let (_sim, c) = start();
+    let r = c.post_json(
+        "/api/v1/namespaces",
+        &json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team"}}),
+    );
+    assert_eq!(r.status, 201);
+    assert_eq!(r.json()["status"]["phase"], "Active");
+    let cm = c
+        .get("/api/v1/namespaces/team/configmaps/kube-root-ca.crt")
+        .json();
+    assert!(
+        cm["data"]["ca.crt"]
+            .as_str()
+            .unwrap()
+            .contains("BEGIN CERTIFICATE")
+    );
+    assert_eq!(
+        c.get("/api/v1/namespaces/team/serviceaccounts/default")
+            .status,
+        200
+    );
+}
+
+#[test]
+fn request_counter() {
+    let (_sim, c) = start();
+    for _ in 0..3 {
+        c.get("/api/v1/namespaces/default/configmaps/kube-root-ca.crt");
+    }
+    c.get("/api/v1/namespaces/default/configmaps");
+    let m = c.get("/_sim/requests").json();
+    let count = |verb: &str| {
+        m["requests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["verb"] == verb && r["resource"] == "configmaps")
+            .map(|r| r["count"].as_u64().unwrap())
+    };
+    assert_eq!(count("get"), Some(3));
+    assert_eq!(count("list"), Some(1));
+    c.delete("/_sim/requests");
+    assert_eq!(c.get("/_sim/requests").json()["total"], 0);
+}
+
+#[test]
+fn watch_streams_events_and_selector_transitions() {
+    let (_sim, c) = start();
+    let base = "/api/v1/namespaces/default/configmaps";
+    let (resp, rx) = c.watch(&format!("{base}?watch=1&labelSelector=grp%3Da"));
+    assert_eq!(resp.status, 200);
+    let cm = |name: &str, grp: &str| json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "labels": {"grp": grp}}});
+    c.post_json(base, &cm("in", "a"));
+    c.post_json(base, &cm("out", "b"));
+    let merge = "application/merge-patch+json";
+    c.patch(
+        &format!("{base}/out"),
+        merge,
+        &json!({"metadata": {"labels": {"grp": "a"}}}),
+    );
+    c.patch(
+        &format!("{base}/in"),
+        merge,
+        &json!({"metadata": {"labels": {"grp": "c"}}}),
+    );
+    let events = crate::client::take_events(&rx, 3, std::time::Duration::from_secs(2));
+    let seen: Vec<(String, String)> = events
+        .iter()
+        .map(|e| {
+            (
+                e["type"].as_str().unwrap().to_string(),
+                e["object"]["metadata"]["name"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [("ADDED", "in"), ("ADDED", "out"), ("DELETED", "in")]
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+    );
+    // Leaving the selector: old labels, new resourceVersion.
+    assert_eq!(events[2]["object"]["metadata"]["labels"]["grp"], "a");
+}
+
+#[test]
+fn foreground_delete_waits_for_dependents() {
+    let (_sim, c) = start();
+    let base = "/apis/apps/v1/namespaces/default";
+    let owner = c
+        .post_json(
+            &format!("{base}/deployments"),
+            &json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "fg"},
+                "spec": {"selector": {"matchLabels": {"app": "fg"}}, "template": {"metadata": {"labels": {"app": "fg"}}}}}),
+        )
+        .json();
+    let rs = json!({"apiVersion": "apps/v1", "kind": "ReplicaSet",
+        "metadata": {"name": "fg-1", "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "fg",
+            "uid": owner["metadata"]["uid"], "controller": true, "blockOwnerDeletion": true}]},
+        "spec": {"selector": {"matchLabels": {"app": "fg"}}, "template": {"metadata": {"labels": {"app": "fg"}}}}});
+    assert_eq!(c.post_json(&format!("{base}/replicasets"), &rs).status, 201);
+    let r = c.send(
+        "DELETE",
+        &format!("{base}/deployments/fg"),
+        &[],
+        Some((
+            "application/json",
+            br#"{"kind":"DeleteOptions","apiVersion":"v1","propagationPolicy":"Foreground"}"#,
+        )),
+    );
+    let body = r.json();
+    assert_eq!(
+        body["metadata"]["finalizers"],
+        json!(["foregroundDeletion"])
+    );
+    assert_eq!(body["metadata"]["generation"], 2);
+    crate::client::eventually("the ReplicaSet and then the Deployment to go", || {
+        c.get(&format!("{base}/replicasets/fg-1")).status == 404
+            && c.get(&format!("{base}/deployments/fg")).status == 404
+    });
+}

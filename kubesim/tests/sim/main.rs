@@ -1,0 +1,6 @@
+//! Integration tests for kubesim: each test starts its own instance on
+//! port 0 and talks HTTPS to it; nothing is shared between tests.
+
+mod basics;
+mod client;
+mod isolation;
