@@ -45,10 +45,12 @@ pub fn authenticate(headers: &HeaderMap, tokens: &Tokens) -> Result<User, ApiErr
         .get(hyper::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let token = auth
-        .strip_prefix("Bearer ")
-        .or_else(|| auth.strip_prefix("bearer "))
-        .map(str::trim);
+    // "Bearer " with nothing after it arrives trimmed to "Bearer".
+    let token = match auth.split_once(' ') {
+        Some((scheme, t)) if scheme.eq_ignore_ascii_case("bearer") => Some(t.trim()),
+        None if auth.eq_ignore_ascii_case("bearer") => Some(""),
+        _ => None,
+    };
     let user = match token {
         None if auth.trim().is_empty() => User::Anonymous,
         Some("") => User::Anonymous,

@@ -96,9 +96,11 @@ fn apply_patch(ty: PatchType, doc: &mut Value, patch: &Value) -> Result<(), ApiE
     Ok(())
 }
 
-/// Server-side apply (part 2). Until then only the request checks the real
-/// server does first are made, and the patch is refused.
+/// Server-side apply (part 2). Until then only the checks a real server
+/// makes before merging are made (options, body, kind, name, namespace,
+/// namespace admission), and the patch is then refused.
 fn apply(call: &Call) -> Result<Reply, ApiError> {
+    let rt = call.rt();
     if call.query.get("fieldManager").unwrap_or("").is_empty() {
         return Err(ApiError::invalid_options(
             "PatchOptions",
@@ -108,5 +110,46 @@ fn apply(call: &Call) -> Result<Reply, ApiError> {
             )],
         ));
     }
-    Err(ApiError::unsupported_media_type())
+    let text = String::from_utf8_lossy(&call.body);
+    let obj = match crate::yaml::to_json(&text) {
+        Ok(Value::Object(m)) => m,
+        Ok(_) => return Err(ApiError::bad_request("error decoding YAML: not an object")),
+        Err(e) => {
+            return Err(ApiError::bad_request(format!(
+                "error decoding YAML: error converting YAML to JSON: yaml: {e}"
+            )));
+        }
+    };
+    let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
+    let av = obj.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+    if kind != rt.kind || av != rt.api_version() {
+        let (g, v) = av.rsplit_once('/').unwrap_or(("", av));
+        return Err(ApiError::bad_request(format!(
+            "invalid object type: {g}/{v}, Kind={kind}"
+        )));
+    }
+    let name = crate::object::meta_str(&obj, "name").unwrap_or("");
+    if name != call.name() {
+        return Err(ApiError::bad_request(format!(
+            "the name of the object ({name}) does not match the name on the URL ({})",
+            call.name()
+        )));
+    }
+    let ns = crate::object::meta_str(&obj, "namespace").unwrap_or("");
+    if rt.namespaced && !ns.is_empty() && ns != call.ns() {
+        return Err(ApiError::bad_request(
+            "the namespace of the provided object does not match the namespace sent on the request",
+        ));
+    }
+    {
+        let store = call.sim.store();
+        if store.get(&call.key()).is_none() {
+            write::admit_namespace(&store, rt, call.ns(), call.name())?;
+        }
+    }
+    Err(ApiError::new(
+        415,
+        "UnsupportedMediaType",
+        "kubesim does not implement server-side apply (application/apply-patch+yaml) yet",
+    ))
 }

@@ -290,3 +290,28 @@ fn foreground_delete_waits_for_dependents() {
             && c.get(&format!("{base}/deployments/fg")).status == 404
     });
 }
+
+#[test]
+fn background_delete_collects_dependents() {
+    let (_sim, c) = start();
+    let base = "/apis/apps/v1/namespaces/default";
+    let owner = c
+        .post_json(
+            &format!("{base}/deployments"),
+            &json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "bg"},
+                "spec": {"selector": {"matchLabels": {"app": "bg"}}, "template": {"metadata": {"labels": {"app": "bg"}}}}}),
+        )
+        .json();
+    let rs = json!({"apiVersion": "apps/v1", "kind": "ReplicaSet",
+        "metadata": {"name": "bg-1", "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "bg",
+            "uid": owner["metadata"]["uid"], "controller": true, "blockOwnerDeletion": true}]},
+        "spec": {"selector": {"matchLabels": {"app": "bg"}}, "template": {"metadata": {"labels": {"app": "bg"}}}}});
+    assert_eq!(c.post_json(&format!("{base}/replicasets"), &rs).status, 201);
+    let r = c.delete(&format!(
+        "{base}/deployments/bg?propagationPolicy=Background"
+    ));
+    assert_eq!(r.json()["status"], "Success");
+    crate::client::eventually("the ReplicaSet to go", || {
+        c.get(&format!("{base}/replicasets/bg-1")).status == 404
+    });
+}

@@ -4,3 +4,4 @@
 mod basics;
 mod client;
 mod isolation;
+mod replay;
