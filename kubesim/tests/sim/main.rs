@@ -4,4 +4,5 @@
 mod basics;
 mod client;
 mod isolation;
+mod kubectl;
 mod replay;
