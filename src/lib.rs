@@ -9,3 +9,5 @@ pub mod plan;
 pub mod render;
 pub mod values;
 pub mod yaml;
+pub mod cluster;
+pub mod release;

@@ -1,0 +1,93 @@
+//! Cluster access: kubeconfig as users expect it, one discovery per run,
+//! and the capability check that runs before anything is locked.
+
+pub mod discovery;
+pub mod retry;
+
+use std::path::PathBuf;
+
+use kube::config::{KubeConfigOptions, Kubeconfig};
+
+pub use discovery::{Discovery, Resource};
+
+/// How to reach the cluster (the kubectl-like flags).
+#[derive(Debug, Clone, Default)]
+pub struct ConnectOptions {
+    /// `--kubeconfig` (else `KUBECONFIG`, several files merged, else ~/.kube/config).
+    pub kubeconfig: Option<PathBuf>,
+    /// `--kube-context`.
+    pub context: Option<String>,
+    /// `--as`: impersonate this user.
+    pub as_user: Option<String>,
+    /// `--as-group` (repeatable).
+    pub as_groups: Vec<String>,
+}
+
+/// A connected client and what the kubeconfig said.
+#[derive(Clone)]
+pub struct Cluster {
+    pub client: kube::Client,
+    /// The current context's namespace ("default" when it names none).
+    pub context_namespace: String,
+    /// The API server URL, for messages.
+    pub server: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    #[error("cannot read the kubeconfig{}: {source}", path.as_ref().map(|p| format!(" {}", p.display())).unwrap_or_default())]
+    Kubeconfig {
+        path: Option<PathBuf>,
+        #[source]
+        source: kube::config::KubeconfigError,
+    },
+    #[error("cannot create a client for {server}: {source}")]
+    Client {
+        server: String,
+        #[source]
+        source: kube::Error,
+    },
+    #[error("{0}")]
+    Discovery(String),
+    #[error("the cluster at {server} cannot run this release:\n{}", missing.iter().map(|m| format!("  - {m}")).collect::<Vec<_>>().join("\n"))]
+    Capability { server: String, missing: Vec<String> },
+}
+
+/// Connects with the user's kubeconfig (no request is sent yet).
+pub async fn connect(opts: &ConnectOptions) -> Result<Cluster, ClusterError> {
+    let kubeconfig = match &opts.kubeconfig {
+        Some(p) => Kubeconfig::read_from(p),
+        None => Kubeconfig::read(),
+    }
+    .map_err(|source| ClusterError::Kubeconfig {
+        path: opts.kubeconfig.clone(),
+        source,
+    })?;
+    let options = KubeConfigOptions {
+        context: opts.context.clone(),
+        ..Default::default()
+    };
+    let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+        .await
+        .map_err(|source| ClusterError::Kubeconfig {
+            path: opts.kubeconfig.clone(),
+            source,
+        })?;
+    if let Some(user) = &opts.as_user {
+        config.auth_info.impersonate = Some(user.clone());
+    }
+    if !opts.as_groups.is_empty() {
+        config.auth_info.impersonate_groups = Some(opts.as_groups.clone());
+    }
+    let server = config.cluster_url.to_string();
+    let context_namespace = config.default_namespace.clone();
+    let client = kube::Client::try_from(config).map_err(|source| ClusterError::Client {
+        server: server.clone(),
+        source,
+    })?;
+    Ok(Cluster {
+        client,
+        context_namespace,
+        server,
+    })
+}
