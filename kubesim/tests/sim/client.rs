@@ -56,8 +56,13 @@ pub struct Conn {
 
 impl Client {
     pub fn new(inst: &kubesim::Instance) -> Client {
+        Client::from_parts(inst.port, &inst.token, &inst.ca_pem)
+    }
+
+    /// A client for a port, token and CA (PEM).
+    pub fn from_parts(port: u16, token: &str, ca_pem: &str) -> Client {
         let mut roots = RootCertStore::empty();
-        let ca = CertificateDer::from_pem_slice(inst.ca_pem.as_bytes()).expect("CA PEM");
+        let ca = CertificateDer::from_pem_slice(ca_pem.as_bytes()).expect("CA PEM");
         roots.add(ca).expect("CA is a certificate");
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let config = ClientConfig::builder_with_provider(provider)
@@ -66,8 +71,8 @@ impl Client {
             .with_root_certificates(roots)
             .with_no_client_auth();
         Client {
-            port: inst.port,
-            token: Some(inst.token.clone()),
+            port,
+            token: Some(token.to_string()),
             config: Arc::new(config),
         }
     }

@@ -2,6 +2,7 @@
 //! port 0 and talks HTTPS to it; nothing is shared between tests.
 
 mod basics;
+mod bench;
 mod client;
 mod isolation;
 mod kubectl;
