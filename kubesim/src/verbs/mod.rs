@@ -98,6 +98,16 @@ impl Call {
     /// server's 400 for a malformed body.
     pub fn body_object(&self) -> Result<Map<String, Value>, ApiError> {
         let rt = self.rt();
+        if self.content_type.contains("protobuf") || self.content_type.contains("cbor") {
+            return Err(ApiError::new(
+                415,
+                "UnsupportedMediaType",
+                format!(
+                    "kubesim accepts only JSON and YAML bodies, not {}",
+                    self.content_type
+                ),
+            ));
+        }
         let parsed: Result<Value, String> = if self.content_type.contains("yaml") {
             crate::yaml::to_json(&String::from_utf8_lossy(&self.body))
                 .map_err(|e| format!("error converting YAML to JSON: {e}"))
