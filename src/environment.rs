@@ -47,6 +47,19 @@ pub fn resolve(
     name: Option<&str>,
     namespace: Option<&str>,
 ) -> Result<Target, EnvironmentError> {
+    resolve_in(bundle, env, layers, name, namespace, "default")
+}
+
+/// [`resolve`], with the namespace to use when neither the flag nor the
+/// environment file names one (the kubeconfig context's).
+pub fn resolve_in(
+    bundle: &Bundle,
+    env: &str,
+    layers: &[UserLayer],
+    name: Option<&str>,
+    namespace: Option<&str>,
+    fallback_namespace: &str,
+) -> Result<Target, EnvironmentError> {
     let known = bundle.environments();
     if !known.iter().any(|k| k == env) {
         return Err(EnvironmentError::Unknown {
@@ -86,7 +99,7 @@ pub fn resolve(
     let namespace = namespace
         .map(str::to_string)
         .or_else(|| from_values("namespace"))
-        .unwrap_or_else(|| "default".to_string());
+        .unwrap_or_else(|| fallback_namespace.to_string());
     if let Err(reason) = dns1123_label(&namespace, 63) {
         return Err(EnvironmentError::Namespace {
             name: namespace,
@@ -178,4 +191,22 @@ mod tests {
             ("thebot-dev", "thebot-dev")
         );
     }
+}
+
+/// Every environment's default release name (`release.name`), for
+/// commands run without ENV.
+pub fn default_release_names(bundle: &Bundle) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for env in bundle.environments() {
+        let Some(file) = bundle.release_file(&format!("{env}.yaml")) else {
+            continue;
+        };
+        let Ok(doc) = crate::yaml::parse_single(&file.text) else {
+            continue;
+        };
+        if let Some(name) = doc.value.pointer("/release/name").and_then(Value::as_str) {
+            out.push((env, name.to_string()));
+        }
+    }
+    out
 }

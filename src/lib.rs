@@ -1,13 +1,14 @@
 //! thebot: renders the THE_BOT platform and manages its releases on Kubernetes.
 
+pub mod apply;
 pub mod bundle;
 pub mod cli;
+pub mod cluster;
 pub mod environment;
 pub mod manifest;
 pub mod ops;
 pub mod plan;
+pub mod release;
 pub mod render;
 pub mod values;
 pub mod yaml;
-pub mod cluster;
-pub mod release;

@@ -1,6 +1,14 @@
 //! Operations: one function per command, taking an options struct.
 
+pub mod deploy;
+pub mod error;
+pub mod events;
+pub mod interrupt;
+pub mod session;
+pub mod status;
 pub mod template;
+
+pub use error::OpError;
 
 use std::path::PathBuf;
 

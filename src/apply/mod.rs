@@ -1,0 +1,254 @@
+//! Server-side apply of planned objects and the change set it produces.
+//!
+//! Every object is applied as rendered (never round-tripped through typed
+//! structs) with field manager `thebot` and `fieldValidation=Strict`;
+//! objects of one stage go concurrently (bounded). Whether an object was
+//! created, configured or left unchanged is read from the apply response
+//! against the LIST taken at plan time: a real server does not write a
+//! no-op apply, so its resourceVersion stays the same.
+
+pub mod handover;
+pub mod live;
+pub mod ownership;
+
+use futures_util::stream::{self, StreamExt};
+use kube::api::{Api, DynamicObject, Patch, PatchParams, ValidationDirective};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::cluster::{Discovery, retry};
+use crate::manifest::{Object, ObjectId};
+use live::LiveIndex;
+
+/// The field manager of every thebot apply.
+pub const FIELD_MANAGER: &str = "thebot";
+
+/// What an apply did to one object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Created,
+    Configured,
+    Unchanged,
+    Deleted,
+}
+
+/// One entry of a change set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Change {
+    #[serde(skip)]
+    pub id: ObjectId,
+    /// `Kind/namespace/name`.
+    pub object: String,
+    pub action: Action,
+}
+
+/// How to apply.
+#[derive(Debug, Clone)]
+pub struct ApplyOptions {
+    /// `--force-conflicts`: take fields other managers own.
+    pub force_conflicts: bool,
+    /// Apply with dryRun=All (nothing is persisted).
+    pub dry_run: bool,
+    /// Objects applied at once within a stage.
+    pub concurrency: usize,
+}
+
+impl Default for ApplyOptions {
+    fn default() -> Self {
+        ApplyOptions {
+            force_conflicts: false,
+            dry_run: false,
+            concurrency: 8,
+        }
+    }
+}
+
+/// An object the server refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// `Kind/namespace/name`.
+    pub object: String,
+    pub message: String,
+}
+
+/// Why a stage could not be applied: every refusal, not only the first.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", .0.iter().map(|r| format!("{}: {}", r.object, r.message)).collect::<Vec<_>>().join("\n"))]
+pub struct ApplyError(pub Vec<Refusal>);
+
+fn params(opts: &ApplyOptions, force: bool) -> PatchParams {
+    PatchParams {
+        field_manager: Some(FIELD_MANAGER.to_string()),
+        force: force || opts.force_conflicts,
+        field_validation: Some(ValidationDirective::Strict),
+        dry_run: opts.dry_run,
+    }
+}
+
+/// The API for an object's kind, in its namespace.
+pub fn api_for(
+    client: &kube::Client,
+    discovery: &Discovery,
+    id: &ObjectId,
+) -> Option<Api<DynamicObject>> {
+    let res = discovery.resource_for(id)?;
+    Some(if res.namespaced {
+        Api::namespaced_with(client.clone(), &id.namespace, &res.api_resource())
+    } else {
+        Api::all_with(client.clone(), &res.api_resource())
+    })
+}
+
+/// Applies `objects` concurrently; returns the change set in input order.
+/// `force_for` names objects applied with force whatever the options
+/// (objects taken over with `--take-ownership`).
+pub async fn apply(
+    client: &kube::Client,
+    discovery: &Discovery,
+    objects: &[&Object],
+    live: &LiveIndex,
+    opts: &ApplyOptions,
+    force_for: &[ObjectId],
+) -> Result<Vec<Change>, ApplyError> {
+    let results: Vec<(usize, Result<Change, Refusal>)> = stream::iter(objects.iter().enumerate())
+        .map(|(i, o)| async move {
+            let force = force_for.contains(&o.id());
+            (i, apply_one(client, discovery, o, live, opts, force).await)
+        })
+        .buffer_unordered(opts.concurrency.max(1))
+        .collect()
+        .await;
+    let mut ordered: Vec<_> = results;
+    ordered.sort_by_key(|(i, _)| *i);
+    let mut changes = Vec::new();
+    let mut refusals = Vec::new();
+    for (_, r) in ordered {
+        match r {
+            Ok(c) => changes.push(c),
+            Err(e) => refusals.push(e),
+        }
+    }
+    if refusals.is_empty() {
+        Ok(changes)
+    } else {
+        Err(ApplyError(refusals))
+    }
+}
+
+async fn apply_one(
+    client: &kube::Client,
+    discovery: &Discovery,
+    object: &Object,
+    live: &LiveIndex,
+    opts: &ApplyOptions,
+    force: bool,
+) -> Result<Change, Refusal> {
+    let id = object.id();
+    let refuse = |message: String| Refusal {
+        object: id.to_string(),
+        message,
+    };
+    let api = api_for(client, discovery, &id)
+        .ok_or_else(|| refuse("its kind is not served by the cluster".into()))?;
+    let pp = params(opts, force);
+    let patch = Patch::Apply(&object.value);
+    let applied = retry::idempotent(|_| api.patch(&id.name, &pp, &patch))
+        .await
+        .map_err(|e| refuse(describe(&e)))?;
+    let before = live.get(&id);
+    let action = match before {
+        None => Action::Created,
+        Some(b)
+            if Some(b.resource_version.as_str())
+                == applied.metadata.resource_version.as_deref() =>
+        {
+            Action::Unchanged
+        }
+        Some(_) => Action::Configured,
+    };
+    Ok(Change {
+        object: id.to_string(),
+        id,
+        action,
+    })
+}
+
+/// A server error as a sentence: conflicts list each field and manager.
+pub fn describe(e: &kube::Error) -> String {
+    let kube::Error::Api(status) = e else {
+        return format!("request failed: {e}");
+    };
+    let causes: Vec<(String, String, String)> = status
+        .details
+        .as_ref()
+        .map(|d| {
+            d.causes
+                .iter()
+                .map(|c| (c.reason.clone(), c.field.clone(), c.message.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    if status.code == 409 && causes.iter().any(|(r, _, _)| r == "FieldManagerConflict") {
+        let fields: Vec<String> = causes
+            .iter()
+            .filter(|(r, _, _)| r == "FieldManagerConflict")
+            .map(|(_, field, message)| {
+                format!(
+                    "{field} is owned by {}",
+                    message.trim_start_matches("conflict with ")
+                )
+            })
+            .collect();
+        return format!(
+            "conflict with another field manager: {}. Re-run with --force-conflicts to take these fields over",
+            fields.join(", ")
+        );
+    }
+    let mut message = format!("{} ({} {})", status.message, status.code, status.reason);
+    if status.code == 401 {
+        message.push_str(": the credentials were rejected");
+    } else if status.code == 403 {
+        message.push_str(": the user may not do this (check RBAC or --as)");
+    }
+    message
+}
+
+/// `spec.replicas` of a live object, if any.
+pub fn live_replicas(value: &Value) -> Option<i64> {
+    value.pointer("/spec/replicas").and_then(Value::as_i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kube::core::{Status, response::StatusCause, response::StatusDetails};
+
+    #[test]
+    fn conflicts_name_each_field_and_manager() {
+        let status = Status::failure("Apply failed with 2 conflicts", "Conflict")
+            .with_code(409)
+            .with_details(StatusDetails {
+                causes: vec![
+                    StatusCause {
+                        reason: "FieldManagerConflict".into(),
+                        message: "conflict with \"kubectl\"".into(),
+                        field: ".spec.replicas".into(),
+                    },
+                    StatusCause {
+                        reason: "FieldManagerConflict".into(),
+                        message: "conflict with \"helm\"".into(),
+                        field: ".data.a".into(),
+                    },
+                ],
+                ..Default::default()
+            });
+        let msg = describe(&kube::Error::Api(Box::new(status)));
+        assert!(
+            msg.contains(".spec.replicas is owned by \"kubectl\""),
+            "{msg}"
+        );
+        assert!(msg.contains(".data.a is owned by \"helm\""), "{msg}");
+        assert!(msg.contains("--force-conflicts"), "{msg}");
+    }
+}

@@ -1,0 +1,623 @@
+//! `install` and `upgrade`: render, lock, record revision N pending,
+//! apply stage by stage, record N deployed (N-1 superseded), unlock.
+//!
+//! Whatever happens after revision N is written (an apply refused, the
+//! lock lost, Ctrl-C), N ends `failed` with the reason, N-1 stays
+//! `deployed`, and the Lease is released: the release is never left
+//! "in progress".
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::events::{Event, Sink};
+use super::session::{self, ReleaseRef};
+use super::{LayerArg, OpError, interrupt, read_layers};
+use crate::apply::live::LiveIndex;
+use crate::apply::{self, ApplyOptions, Change, handover, ownership};
+use crate::bundle::Bundle;
+use crate::cluster::{Cluster, ConnectOptions, Discovery};
+use crate::environment::{self, Target};
+use crate::manifest::{self, Object};
+use crate::plan::{self, Stage};
+use crate::release::lock::{self, Acquired, Lock};
+use crate::release::record::{self, InventoryEntry, Record, RecordValues, SCHEMA_VERSION, Status};
+use crate::release::store::{Entry, Store};
+use crate::release::{generated, history};
+use crate::render::{self, Rendered, secrets};
+use crate::values::UserLayer;
+
+/// Install or upgrade.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Install,
+    /// `install_missing`: `upgrade --install`.
+    Upgrade {
+        install_missing: bool,
+    },
+}
+
+/// Everything `install`/`upgrade` take.
+#[derive(Debug, Clone, Default)]
+pub struct DeployOptions {
+    pub env: Option<String>,
+    pub layers: Vec<LayerArg>,
+    /// `--reuse-values`: replay the previous revision's layers first.
+    pub reuse_values: bool,
+    pub name: Option<String>,
+    pub namespace: Option<String>,
+    pub connect: ConnectOptions,
+    pub create_namespace: bool,
+    pub description: Option<String>,
+    pub apply: ApplyOptions,
+    pub take_ownership: bool,
+    /// Records kept (0 = all).
+    pub history_max: usize,
+    pub wait_for_lock: Option<Duration>,
+    pub manifests: Option<PathBuf>,
+    pub releases: Option<PathBuf>,
+}
+
+/// What a successful deploy did.
+#[derive(Debug, Clone)]
+pub struct Deployed {
+    pub record: Record,
+    pub changes: Vec<Change>,
+    pub notes: String,
+    pub duration: Duration,
+}
+
+/// State that outlives an interrupted or failed run, for cleanup.
+#[derive(Default)]
+struct InFlight {
+    store: Option<Store>,
+    lock: Option<Lock>,
+    /// The revision written pending, and its resourceVersion.
+    pending: Option<(Record, String)>,
+}
+
+/// Runs install or upgrade, cleaning up on failure and on Ctrl-C/SIGTERM.
+pub async fn deploy(
+    mode: Mode,
+    opts: &DeployOptions,
+    sink: &dyn Sink,
+) -> Result<Deployed, OpError> {
+    let started = Instant::now();
+    let mut state = InFlight::default();
+    let result = tokio::select! {
+        r = run(mode, opts, sink, &mut state) => r,
+        sig = interrupt::signal() => Err(OpError::Interrupted(format!("interrupted by {sig}"))),
+    };
+    let guard = interrupt::exit_on_second_signal();
+    let outcome = finish(state, result, mode, sink).await;
+    guard.abort();
+    outcome.map(|(record, changes, notes)| Deployed {
+        record,
+        changes,
+        notes,
+        duration: started.elapsed(),
+    })
+}
+
+type Outcome = (Record, Vec<Change>, String);
+
+async fn finish(
+    mut state: InFlight,
+    result: Result<Outcome, OpError>,
+    mode: Mode,
+    sink: &dyn Sink,
+) -> Result<Outcome, OpError> {
+    if let Err(err) = &result
+        && let (Some(store), Some((mut rec, rv))) = (state.store.as_ref(), state.pending.take())
+    {
+        let still_ours = state.lock.as_ref().is_some_and(|l| l.check().is_ok());
+        if still_ours {
+            rec.status = Status::Failed;
+            rec.description = format!(
+                "{} failed: {}",
+                verb(mode, rec.revision),
+                first_line(&err.to_string())
+            );
+            rec.last_deployed = record::now_rfc3339();
+            match store.update(&mut rec, &rv).await {
+                Ok(_) => sink.event(Event::Info(format!(
+                    "revision {} marked failed",
+                    rec.revision
+                ))),
+                Err(e) => sink.event(Event::Warning(format!(
+                    "could not mark revision {} failed: {e}",
+                    rec.revision
+                ))),
+            }
+        }
+    }
+    if let Some(lock) = state.lock.take()
+        && let Err(e) = lock.release().await
+    {
+        sink.event(Event::Warning(format!("{e} (it expires by itself)")));
+    }
+    result
+}
+
+fn first_line(s: &str) -> String {
+    let mut lines = s.lines();
+    let first = lines.next().unwrap_or("").to_string();
+    match lines.count() {
+        0 => first,
+        n => format!("{first} (+{n} more lines)"),
+    }
+}
+
+fn verb(mode: Mode, revision: u32) -> &'static str {
+    match mode {
+        Mode::Install => "Install",
+        Mode::Upgrade { .. } if revision == 1 => "Install",
+        Mode::Upgrade { .. } => "Upgrade",
+    }
+}
+
+async fn run(
+    mode: Mode,
+    opts: &DeployOptions,
+    sink: &dyn Sink,
+    state: &mut InFlight,
+) -> Result<Outcome, OpError> {
+    let bundle =
+        Bundle::embedded().with_dirs(opts.manifests.as_deref(), opts.releases.as_deref())?;
+    let new_layers = read_layers(&opts.layers)?;
+    let cluster = session::connect(&opts.connect).await?;
+
+    // Who: with ENV the environment file names the release; without ENV
+    // (upgrade) the records in the namespace do.
+    let (release, env, previous_layers) = identify(mode, opts, &bundle, &cluster).await?;
+    let mut layers = previous_layers;
+    layers.extend(new_layers);
+    let target = environment::resolve_in(
+        &bundle,
+        &env,
+        &layers,
+        Some(&release.name),
+        Some(&release.namespace),
+        &release.namespace,
+    )?;
+    let first = render::render(&bundle, &target.release, &target.values.merged, None)?;
+
+    let discovery = session::discover(&cluster).await?;
+    let ids: Vec<_> = first.objects.iter().map(Object::id).collect();
+    discovery.check(&ids, &cluster.server)?;
+
+    if opts.create_namespace {
+        create_namespace(&cluster, &release.namespace, sink).await?;
+    }
+
+    let holder = format!("{}/{}", record::who(), std::process::id());
+    let (lock, how) = lock::acquire(
+        cluster.client.clone(),
+        &release.namespace,
+        &release.name,
+        &holder,
+        opts.wait_for_lock,
+    )
+    .await?;
+    state.lock = Some(lock);
+    if let Acquired::TakenOver { holder, since } = &how {
+        sink.event(Event::Warning(format!(
+            "took over an expired lock held by {holder} since {since}: that operation's client is gone"
+        )));
+    }
+    let store = Store::new(cluster.client.clone(), &release.namespace, &release.name);
+    state.store = Some(store.clone());
+    let entries = store.entries().await?;
+    fail_dangling(&store, &entries, sink).await;
+    check_mode(mode, &release, &entries)?;
+    for e in &entries {
+        if let Err(msg) = &e.record {
+            sink.event(Event::Warning(format!("ignoring unreadable record: {msg}")));
+        }
+    }
+
+    let rendered = with_generated_secrets(&cluster, &bundle, &target, first).await?;
+    let revision = history::next_revision(&entries);
+    let previous = history::last_deployed(&entries).cloned();
+    let now = record::now_rfc3339();
+    let mut rec = Record {
+        schema_version: SCHEMA_VERSION,
+        name: release.name.clone(),
+        namespace: release.namespace.clone(),
+        environment: env.clone(),
+        revision,
+        status: if previous.is_some() {
+            Status::PendingUpgrade
+        } else {
+            Status::PendingInstall
+        },
+        description: String::new(),
+        first_deployed: previous
+            .as_ref()
+            .map_or(now.clone(), |p| p.first_deployed.clone()),
+        last_deployed: now,
+        values: RecordValues {
+            layers: layers.clone(),
+            merged: target.values.merged.clone(),
+        },
+        manifest: manifest::to_stream(&rendered.objects),
+        inventory: rendered
+            .objects
+            .iter()
+            .map(|o| InventoryEntry::from(&o.id()))
+            .collect(),
+        rollback_of: None,
+        thebot_version: env!("CARGO_PKG_VERSION").to_string(),
+        by: record::who(),
+        digest: String::new(),
+    };
+    // The size limit is checked here, before anything is applied.
+    check_lock(state)?;
+    let rv = store.create(&mut rec).await?;
+    state.pending = Some((rec.clone(), rv));
+    sink.event(Event::Info(format!(
+        "revision {revision} recorded {}",
+        rec.status
+    )));
+
+    let live = LiveIndex::snapshot(&cluster.client, &discovery, &ids, &release.namespace).await?;
+    let release_key = format!("{}/{}", release.namespace, release.name);
+    let foreign = ownership::foreign_objects(&rendered.objects, &live, &release_key);
+    let mut force_for = Vec::new();
+    if !foreign.is_empty() {
+        if !opts.take_ownership {
+            return Err(OpError::Failed(foreign_message(&foreign)));
+        }
+        for f in &foreign {
+            sink.event(Event::Warning(format!(
+                "taking ownership of {} (was: {})",
+                f.object, f.owner
+            )));
+        }
+        force_for = rendered
+            .objects
+            .iter()
+            .filter(|o| foreign.iter().any(|f| f.object == o.id().to_string()))
+            .map(Object::id)
+            .collect();
+    }
+
+    let changes = apply_stages(
+        &cluster,
+        &discovery,
+        &rendered.objects,
+        &live,
+        opts,
+        &force_for,
+        state,
+        sink,
+    )
+    .await?;
+
+    check_lock(state)?;
+    let (mut done, rv) = state.pending.take().expect("pending revision");
+    done.status = Status::Deployed;
+    done.description = opts
+        .description
+        .clone()
+        .unwrap_or_else(|| format!("{} complete", verb(mode, done.revision)));
+    done.last_deployed = record::now_rfc3339();
+    if let Err(e) = store.update(&mut done, &rv).await {
+        state.pending = Some((done.clone(), rv));
+        return Err(e.into());
+    }
+    supersede(&store, &entries, revision, sink).await;
+    if opts.history_max > 0 && entries.len() + 1 > opts.history_max {
+        prune(&store, opts.history_max, sink).await;
+    }
+    Ok((done, changes, rendered.notes))
+}
+
+/// (release, environment, layers replayed from the previous revision).
+async fn identify(
+    mode: Mode,
+    opts: &DeployOptions,
+    bundle: &Bundle,
+    cluster: &Cluster,
+) -> Result<(ReleaseRef, String, Vec<UserLayer>), OpError> {
+    let previous_layers = |entries: &[Entry]| -> Vec<UserLayer> {
+        if !opts.reuse_values {
+            return Vec::new();
+        }
+        history::last_deployed(entries)
+            .map(|r| r.values.layers.clone())
+            .unwrap_or_default()
+    };
+    if let Some(env) = &opts.env {
+        let target = environment::resolve_in(
+            bundle,
+            env,
+            &[],
+            opts.name.as_deref(),
+            opts.namespace.as_deref(),
+            &cluster.context_namespace,
+        )?;
+        let release = ReleaseRef {
+            name: target.release.name,
+            namespace: target.release.namespace,
+        };
+        let layers = if opts.reuse_values {
+            previous_layers(
+                &Store::new(cluster.client.clone(), &release.namespace, &release.name)
+                    .entries()
+                    .await?,
+            )
+        } else {
+            Vec::new()
+        };
+        return Ok((release, env.clone(), layers));
+    }
+    if mode == Mode::Install {
+        return Err(OpError::Failed(
+            "install needs an environment: thebot install dev|staging|prod".into(),
+        ));
+    }
+    let release = session::find_release(
+        cluster,
+        bundle,
+        opts.name.as_deref(),
+        opts.namespace.as_deref(),
+    )
+    .await?;
+    let entries = Store::new(cluster.client.clone(), &release.namespace, &release.name)
+        .entries()
+        .await?;
+    let env = entries
+        .iter()
+        .rev()
+        .filter_map(|e| e.record.as_ref().ok())
+        .map(|r| r.environment.clone())
+        .next()
+        .ok_or_else(|| {
+            OpError::Failed(format!(
+                "release {} has no readable revision: pass the environment (thebot upgrade ENV)",
+                release.name
+            ))
+        })?;
+    let layers = previous_layers(&entries);
+    Ok((release, env, layers))
+}
+
+fn check_mode(mode: Mode, release: &ReleaseRef, entries: &[Entry]) -> Result<(), OpError> {
+    let live = entries
+        .iter()
+        .filter_map(|e| e.record.as_ref().ok())
+        .filter(|r| {
+            !matches!(
+                r.status,
+                Status::Failed | Status::Uninstalled | Status::Superseded
+            )
+        })
+        .max_by_key(|r| r.revision);
+    match (mode, live, entries.is_empty()) {
+        (Mode::Install, Some(r), _) => Err(OpError::Failed(format!(
+            "release {} already exists in namespace {} (revision {}, {}): use `thebot upgrade`",
+            release.name, release.namespace, r.revision, r.status
+        ))),
+        (
+            Mode::Upgrade {
+                install_missing: false,
+            },
+            _,
+            true,
+        ) => Err(OpError::Failed(format!(
+            "release {} has no revision in namespace {}: install it first, or use `thebot upgrade --install`",
+            release.name, release.namespace
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Revisions left pending by a client that died: we hold the lock now, so
+/// nobody is working on them.
+async fn fail_dangling(store: &Store, entries: &[Entry], sink: &dyn Sink) {
+    for e in entries {
+        let Ok(r) = &e.record else { continue };
+        if !r.status.is_pending() {
+            continue;
+        }
+        let mut r = r.clone();
+        r.status = Status::Failed;
+        r.description =
+            "interrupted: the client running this operation stopped before it finished".into();
+        match store.update(&mut r, &e.resource_version).await {
+            Ok(_) => sink.event(Event::Warning(format!(
+                "revision {} was left pending by a stopped client: marked failed",
+                r.revision
+            ))),
+            Err(err) => sink.event(Event::Warning(format!(
+                "could not mark dangling revision {} failed: {err}",
+                r.revision
+            ))),
+        }
+    }
+}
+
+fn check_lock(state: &InFlight) -> Result<(), OpError> {
+    match &state.lock {
+        Some(l) => Ok(l.check()?),
+        None => Ok(()),
+    }
+}
+
+async fn with_generated_secrets(
+    cluster: &Cluster,
+    bundle: &Bundle,
+    target: &Target,
+    first: Rendered,
+) -> Result<Rendered, OpError> {
+    let s = &target.values.merged["secrets"];
+    let generate = s.get("generate").and_then(Value::as_bool).unwrap_or(false);
+    let external = s
+        .get("existingSecret")
+        .and_then(Value::as_str)
+        .is_some_and(|v| !v.is_empty());
+    let keys: Vec<&str> = secrets::GENERATED_KEYS
+        .iter()
+        .copied()
+        .filter(|k| {
+            s.get(*k)
+                .is_none_or(|v| v.is_null() || v.as_str() == Some(""))
+        })
+        .collect();
+    if !generate || external || keys.is_empty() {
+        return Ok(first);
+    }
+    let labels = [
+        ("app.kubernetes.io/name", "thebot"),
+        ("app.kubernetes.io/instance", target.release.name.as_str()),
+        ("app.kubernetes.io/component", "generated"),
+        ("app.kubernetes.io/managed-by", "thebot"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let values = generated::ensure(
+        cluster.client.clone(),
+        &target.release.namespace,
+        &target.release.name,
+        &keys,
+        labels,
+    )
+    .await?;
+    Ok(render::render(
+        bundle,
+        &target.release,
+        &target.values.merged,
+        Some(&values),
+    )?)
+}
+
+async fn create_namespace(
+    cluster: &Cluster,
+    namespace: &str,
+    sink: &dyn Sink,
+) -> Result<(), OpError> {
+    use k8s_openapi::api::core::v1::Namespace;
+    let api: kube::Api<Namespace> = kube::Api::all(cluster.client.clone());
+    let ns = Namespace {
+        metadata: kube::api::ObjectMeta {
+            name: Some(namespace.to_string()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    match api.create(&kube::api::PostParams::default(), &ns).await {
+        Ok(_) => {
+            sink.event(Event::Info(format!("created namespace {namespace}")));
+            Ok(())
+        }
+        Err(kube::Error::Api(s)) if s.code == 409 => Ok(()),
+        Err(e) => Err(OpError::Failed(format!(
+            "cannot create namespace {namespace}: {}",
+            apply::describe(&e)
+        ))),
+    }
+}
+
+fn foreign_message(foreign: &[ownership::Foreign]) -> String {
+    let mut lines =
+        vec!["these objects already exist and do not belong to this release:".to_string()];
+    for f in foreign {
+        lines.push(format!("  {} (owner: {})", f.object, f.owner));
+        if let Some(h) = &f.hint {
+            lines.push(format!("    {h}"));
+        }
+    }
+    lines.push("Adopt them with --take-ownership, or rename or delete them.".into());
+    lines.join("\n")
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn apply_stages(
+    cluster: &Cluster,
+    discovery: &Discovery,
+    objects: &[Object],
+    live: &LiveIndex,
+    opts: &DeployOptions,
+    force_for: &[crate::manifest::ObjectId],
+    state: &InFlight,
+    sink: &dyn Sink,
+) -> Result<Vec<Change>, OpError> {
+    let mut changes = Vec::new();
+    for stage in [Stage::Config, Stage::Data, Stage::Prepare, Stage::App] {
+        let batch: Vec<&Object> = objects
+            .iter()
+            .filter(|o| plan::stage_of(o) == stage)
+            .collect();
+        if batch.is_empty() {
+            continue;
+        }
+        check_lock(state)?;
+        sink.event(Event::StageStarted {
+            stage,
+            objects: batch.len(),
+        });
+        let handovers = handover::needed(&batch, live);
+        if !handovers.is_empty() {
+            handover::hand_over(&cluster.client, discovery, &handovers, opts.apply.dry_run)
+                .await
+                .map_err(OpError::Failed)?;
+            for (o, replicas) in &handovers {
+                sink.event(Event::Info(format!(
+                    "{}: spec.replicas ({replicas}) handed to the autoscaler",
+                    o.id()
+                )));
+            }
+        }
+        let applied = apply::apply(
+            &cluster.client,
+            discovery,
+            &batch,
+            live,
+            &opts.apply,
+            force_for,
+        )
+        .await?;
+        sink.event(Event::StageApplied {
+            stage,
+            changes: applied.clone(),
+        });
+        changes.extend(applied);
+    }
+    Ok(changes)
+}
+
+async fn supersede(store: &Store, entries: &[Entry], revision: u32, sink: &dyn Sink) {
+    for e in entries {
+        let Ok(r) = &e.record else { continue };
+        if r.status != Status::Deployed || r.revision == revision {
+            continue;
+        }
+        let mut r = r.clone();
+        r.status = Status::Superseded;
+        if let Err(err) = store.update(&mut r, &e.resource_version).await {
+            sink.event(Event::Warning(format!(
+                "could not mark revision {} superseded: {err}",
+                r.revision
+            )));
+        }
+    }
+}
+
+async fn prune(store: &Store, max: usize, sink: &dyn Sink) {
+    let entries = match store.entries().await {
+        Ok(e) => e,
+        Err(e) => {
+            sink.event(Event::Warning(format!("history not pruned: {e}")));
+            return;
+        }
+    };
+    for revision in history::to_prune(&entries, max) {
+        if let Err(e) = store.delete(revision).await {
+            sink.event(Event::Warning(format!("history not pruned: {e}")));
+            return;
+        }
+    }
+}

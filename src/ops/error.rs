@@ -1,0 +1,50 @@
+//! The error of an operation, and the exit code it maps to (CONVENTIONS:
+//! 1 error, 3 timed out, 4 rollout failed).
+
+use crate::apply::ApplyError;
+use crate::apply::live::ListError;
+use crate::bundle::BundleError;
+use crate::cluster::ClusterError;
+use crate::environment::EnvironmentError;
+use crate::release::generated::GeneratedError;
+use crate::release::lock::LockError;
+use crate::release::store::StoreError;
+use crate::render::RenderError;
+
+use super::ReadError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpError {
+    #[error(transparent)]
+    Environment(#[from] EnvironmentError),
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    #[error(transparent)]
+    Bundle(#[from] BundleError),
+    #[error("cannot render: {0}")]
+    Render(#[from] RenderError),
+    #[error(transparent)]
+    Cluster(#[from] ClusterError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Lock(#[from] LockError),
+    #[error(transparent)]
+    List(#[from] ListError),
+    #[error(transparent)]
+    Generated(#[from] GeneratedError),
+    #[error("the cluster refused the release:\n{0}")]
+    Apply(#[from] ApplyError),
+    /// A failure explained in full by its message.
+    #[error("{0}")]
+    Failed(String),
+    #[error("{0}")]
+    Interrupted(String),
+}
+
+impl OpError {
+    /// The process exit code for this error.
+    pub fn exit_code(&self) -> u8 {
+        1
+    }
+}

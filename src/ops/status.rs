@@ -1,0 +1,222 @@
+//! `thebot status`, `history` and `list`: what the records say, and for
+//! status the live state of every object the release owns.
+
+use serde::Serialize;
+
+use super::OpError;
+use super::session::{self, ReleaseRef};
+use crate::apply::live::LiveIndex;
+use crate::bundle::Bundle;
+use crate::cluster::ConnectOptions;
+use crate::release::store::{self, Store};
+use crate::release::{Status, history};
+
+/// Which release, and how to reach the cluster.
+#[derive(Debug, Clone, Default)]
+pub struct QueryOptions {
+    pub name: Option<String>,
+    pub namespace: Option<String>,
+    pub connect: ConnectOptions,
+}
+
+/// One owned object and whether it exists.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectState {
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    /// `exists` or `missing`.
+    pub state: String,
+}
+
+/// `thebot status -o json`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusReport {
+    pub name: String,
+    pub namespace: String,
+    pub environment: String,
+    pub revision: u32,
+    pub status: Status,
+    pub description: String,
+    pub first_deployed: String,
+    pub last_deployed: String,
+    pub objects: Vec<ObjectState>,
+    /// Holder of the operation lock, when one runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub locked_by: Option<String>,
+}
+
+/// One line of `thebot history`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryEntry {
+    pub revision: u32,
+    /// A status, or `unreadable`.
+    pub status: String,
+    pub environment: String,
+    pub updated: String,
+    pub description: String,
+}
+
+/// One line of `thebot list`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListEntry {
+    pub name: String,
+    pub namespace: String,
+    pub revision: u32,
+    pub status: String,
+    pub environment: String,
+    pub updated: String,
+}
+
+async fn locate(opts: &QueryOptions) -> Result<(crate::cluster::Cluster, ReleaseRef), OpError> {
+    let cluster = session::connect(&opts.connect).await?;
+    let bundle = Bundle::embedded();
+    let release = session::find_release(
+        &cluster,
+        &bundle,
+        opts.name.as_deref(),
+        opts.namespace.as_deref(),
+    )
+    .await?;
+    Ok((cluster, release))
+}
+
+pub async fn status(opts: &QueryOptions) -> Result<StatusReport, OpError> {
+    let (cluster, release) = locate(opts).await?;
+    let store = Store::new(cluster.client.clone(), &release.namespace, &release.name);
+    let entries = store.entries().await?;
+    let current = history::latest(&entries)
+        .ok_or_else(|| OpError::Failed(format!("release {} has no revision", release.name)))?;
+    let record = current
+        .record
+        .as_ref()
+        .map_err(|e| OpError::Failed(format!("the current revision cannot be read: {e}")))?;
+    let discovery = session::discover(&cluster).await?;
+    let ids: Vec<_> = record.inventory.iter().map(|e| e.id()).collect();
+    let live = LiveIndex::snapshot(&cluster.client, &discovery, &ids, &release.namespace).await?;
+    let objects = ids
+        .iter()
+        .map(|id| ObjectState {
+            kind: id.kind.clone(),
+            namespace: id.namespace.clone(),
+            name: id.name.clone(),
+            state: if live.get(id).is_some() {
+                "exists"
+            } else {
+                "missing"
+            }
+            .to_string(),
+        })
+        .collect();
+    let locked_by =
+        crate::release::lock::holder(cluster.client.clone(), &release.namespace, &release.name)
+            .await
+            .ok()
+            .flatten()
+            .map(|(h, since, expired)| {
+                format!(
+                    "{h} since {since}{}",
+                    if expired { " (expired)" } else { "" }
+                )
+            });
+    Ok(StatusReport {
+        name: record.name.clone(),
+        namespace: record.namespace.clone(),
+        environment: record.environment.clone(),
+        revision: record.revision,
+        status: record.status,
+        description: record.description.clone(),
+        first_deployed: record.first_deployed.clone(),
+        last_deployed: record.last_deployed.clone(),
+        objects,
+        locked_by,
+    })
+}
+
+/// Newest last; at most `max` (0 = all).
+pub async fn history(opts: &QueryOptions, max: usize) -> Result<Vec<HistoryEntry>, OpError> {
+    let (cluster, release) = locate(opts).await?;
+    let entries = Store::new(cluster.client.clone(), &release.namespace, &release.name)
+        .entries()
+        .await?;
+    let mut out: Vec<HistoryEntry> = entries
+        .iter()
+        .map(|e| match &e.record {
+            Ok(r) => HistoryEntry {
+                revision: e.revision,
+                status: r.status.to_string(),
+                environment: r.environment.clone(),
+                updated: r.last_deployed.clone(),
+                description: r.description.clone(),
+            },
+            Err(msg) => HistoryEntry {
+                revision: e.revision,
+                status: "unreadable".into(),
+                environment: String::new(),
+                updated: String::new(),
+                description: msg.clone(),
+            },
+        })
+        .collect();
+    if max > 0 && out.len() > max {
+        out.drain(..out.len() - max);
+    }
+    Ok(out)
+}
+
+/// Releases in the namespace (`all`: in every namespace).
+pub async fn list(opts: &QueryOptions, all: bool) -> Result<Vec<ListEntry>, OpError> {
+    let cluster = session::connect(&opts.connect).await?;
+    let namespace = opts
+        .namespace
+        .clone()
+        .unwrap_or_else(|| cluster.context_namespace.clone());
+    let found = store::list_releases(
+        cluster.client.clone(),
+        if all { None } else { Some(&namespace) },
+    )
+    .await?;
+    Ok(found
+        .into_iter()
+        .map(|(ns, name, e)| match e.record {
+            Ok(r) => ListEntry {
+                name,
+                namespace: ns,
+                revision: e.revision,
+                status: r.status.to_string(),
+                environment: r.environment,
+                updated: r.last_deployed,
+            },
+            Err(_) => ListEntry {
+                name,
+                namespace: ns,
+                revision: e.revision,
+                status: "unreadable".into(),
+                environment: String::new(),
+                updated: String::new(),
+            },
+        })
+        .collect())
+}
+
+/// `thebot unlock`: breaks the release's lock; returns who held it.
+pub async fn unlock(opts: &QueryOptions) -> Result<Option<(String, String)>, OpError> {
+    let cluster = session::connect(&opts.connect).await?;
+    let namespace = opts
+        .namespace
+        .clone()
+        .unwrap_or_else(|| cluster.context_namespace.clone());
+    let name = match &opts.name {
+        Some(n) => n.clone(),
+        None => {
+            session::find_release(&cluster, &Bundle::embedded(), None, Some(&namespace))
+                .await?
+                .name
+        }
+    };
+    Ok(crate::release::lock::break_lock(cluster.client.clone(), &namespace, &name).await?)
+}
