@@ -241,7 +241,11 @@ mod tests {
                         field: ".data.a".into(),
                     },
                 ],
-                ..Default::default()
+                name: String::new(),
+                group: String::new(),
+                kind: String::new(),
+                uid: String::new(),
+                retry_after_seconds: 0,
             });
         let msg = describe(&kube::Error::Api(Box::new(status)));
         assert!(
