@@ -154,6 +154,24 @@ fn dns1123_label(s: &str, max: usize) -> Result<(), String> {
     Ok(())
 }
 
+/// Every environment's default release name (`release.name`), for
+/// commands run without ENV.
+pub fn default_release_names(bundle: &Bundle) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for env in bundle.environments() {
+        let Some(file) = bundle.release_file(&format!("{env}.yaml")) else {
+            continue;
+        };
+        let Ok(doc) = crate::yaml::parse_single(&file.text) else {
+            continue;
+        };
+        if let Some(name) = doc.value.pointer("/release/name").and_then(Value::as_str) {
+            out.push((env, name.to_string()));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -191,22 +209,4 @@ mod tests {
             ("thebot-dev", "thebot-dev")
         );
     }
-}
-
-/// Every environment's default release name (`release.name`), for
-/// commands run without ENV.
-pub fn default_release_names(bundle: &Bundle) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for env in bundle.environments() {
-        let Some(file) = bundle.release_file(&format!("{env}.yaml")) else {
-            continue;
-        };
-        let Ok(doc) = crate::yaml::parse_single(&file.text) else {
-            continue;
-        };
-        if let Some(name) = doc.value.pointer("/release/name").and_then(Value::as_str) {
-            out.push((env, name.to_string()));
-        }
-    }
-    out
 }
