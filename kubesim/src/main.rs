@@ -74,6 +74,8 @@ fn main() -> ExitCode {
         }
     };
     rt.block_on(wait_for_exit(args.ignore_stdin));
+    // The stdin reader may still be blocked in its thread: do not wait.
+    rt.shutdown_background();
     drop(instance);
     ExitCode::SUCCESS
 }

@@ -3,7 +3,9 @@
 
 mod basics;
 mod bench;
+mod binary;
 mod client;
 mod isolation;
+mod kube_rs;
 mod kubectl;
 mod replay;
