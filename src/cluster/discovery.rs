@@ -113,9 +113,16 @@ async fn get(cluster: &Cluster, path: &str, accept: &str) -> Result<(String, Val
         .header("Accept", accept)
         .body(Vec::new())
         .map_err(|e| ClusterError::Discovery(e.to_string()))?;
-    let resp = cluster.client.send(req.map(Into::into)).await.map_err(|e| {
-        ClusterError::Discovery(format!("cannot reach the API server at {}: {e}", cluster.server))
-    })?;
+    let resp = cluster
+        .client
+        .send(req.map(Into::into))
+        .await
+        .map_err(|e| {
+            ClusterError::Discovery(format!(
+                "cannot reach the API server at {}: {e}",
+                cluster.server
+            ))
+        })?;
     let status = resp.status();
     let content_type = resp
         .headers()
@@ -134,7 +141,9 @@ async fn get(cluster: &Cluster, path: &str, accept: &str) -> Result<(String, Val
             .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_string))
             .unwrap_or_else(|| String::from_utf8_lossy(&body).trim().to_string());
         let hint = match status.as_u16() {
-            401 => " (the credentials in the kubeconfig were rejected: log in again or check the token)",
+            401 => {
+                " (the credentials in the kubeconfig were rejected: log in again or check the token)"
+            }
             403 => " (the user may not read the API: check RBAC or --as)",
             _ => "",
         };
@@ -173,8 +182,18 @@ pub async fn discover(cluster: &Cluster) -> Result<Discovery, ClusterError> {
     let mut paths = vec!["/api/v1".to_string()];
     let (_, groups) = get(cluster, "/apis", "application/json").await?;
     d.requests += 1;
-    for g in groups.get("groups").and_then(Value::as_array).into_iter().flatten() {
-        for v in g.get("versions").and_then(Value::as_array).into_iter().flatten() {
+    for g in groups
+        .get("groups")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        for v in g
+            .get("versions")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             if let Some(gv) = v.get("groupVersion").and_then(Value::as_str) {
                 paths.push(format!("/apis/{gv}"));
             }
@@ -189,36 +208,86 @@ pub async fn discover(cluster: &Cluster) -> Result<Discovery, ClusterError> {
 }
 
 fn add_aggregated(d: &mut Discovery, doc: &Value) {
-    for group in doc.get("items").and_then(Value::as_array).into_iter().flatten() {
-        let group_name = group.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
-        for version in group.get("versions").and_then(Value::as_array).into_iter().flatten() {
+    for group in doc
+        .get("items")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let group_name = group
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        for version in group
+            .get("versions")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             let v = version.get("version").and_then(Value::as_str).unwrap_or("");
-            for r in version.get("resources").and_then(Value::as_array).into_iter().flatten() {
-                let kind = r.pointer("/responseKind/kind").and_then(Value::as_str).unwrap_or("");
+            for r in version
+                .get("resources")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let kind = r
+                    .pointer("/responseKind/kind")
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
                 let plural = r.get("resource").and_then(Value::as_str).unwrap_or("");
                 if kind.is_empty() || plural.is_empty() {
                     continue;
                 }
-                insert(d, group_name, v, kind, plural, r.get("scope").and_then(Value::as_str) == Some("Namespaced"));
+                insert(
+                    d,
+                    group_name,
+                    v,
+                    kind,
+                    plural,
+                    r.get("scope").and_then(Value::as_str) == Some("Namespaced"),
+                );
             }
         }
     }
 }
 
 fn add_legacy(d: &mut Discovery, list: &Value) {
-    let gv = list.get("groupVersion").and_then(Value::as_str).unwrap_or("");
+    let gv = list
+        .get("groupVersion")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     let (group, version) = gv.split_once('/').unwrap_or(("", gv));
-    for r in list.get("resources").and_then(Value::as_array).into_iter().flatten() {
+    for r in list
+        .get("resources")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         let plural = r.get("name").and_then(Value::as_str).unwrap_or("");
         if plural.contains('/') {
             continue;
         }
         let kind = r.get("kind").and_then(Value::as_str).unwrap_or("");
-        insert(d, group, version, kind, plural, r.get("namespaced").and_then(Value::as_bool) == Some(true));
+        insert(
+            d,
+            group,
+            version,
+            kind,
+            plural,
+            r.get("namespaced").and_then(Value::as_bool) == Some(true),
+        );
     }
 }
 
-fn insert(d: &mut Discovery, group: &str, version: &str, kind: &str, plural: &str, namespaced: bool) {
+fn insert(
+    d: &mut Discovery,
+    group: &str,
+    version: &str,
+    kind: &str,
+    plural: &str,
+    namespaced: bool,
+) {
     d.resources.insert(
         (group.to_string(), version.to_string(), kind.to_string()),
         Resource {
@@ -252,7 +321,10 @@ mod tests {
         );
         assert!(d.resource("apps", "v1", "Deployment").unwrap().namespaced);
         assert!(!d.resource("", "v1", "Namespace").unwrap().namespaced);
-        assert!(d.resource("", "v1", "Pod").is_none(), "subresources are not kinds");
+        assert!(
+            d.resource("", "v1", "Pod").is_none(),
+            "subresources are not kinds"
+        );
     }
 
     #[test]
@@ -271,13 +343,28 @@ mod tests {
         };
         assert!(d.check(&[id("apps", "Deployment")], "s").is_ok());
         let err = d
-            .check(&[id("apps", "Deployment"), id("monitoring.coreos.com", "ServiceMonitor"), id("x.io", "Widget")], "s")
+            .check(
+                &[
+                    id("apps", "Deployment"),
+                    id("monitoring.coreos.com", "ServiceMonitor"),
+                    id("x.io", "Widget"),
+                ],
+                "s",
+            )
             .unwrap_err()
             .to_string();
-        assert!(err.contains("monitoring.coreos.com/v1 ServiceMonitor is not served"), "{err}");
+        assert!(
+            err.contains("monitoring.coreos.com/v1 ServiceMonitor is not served"),
+            "{err}"
+        );
         assert!(err.contains("x.io/v1 Widget"), "{err}");
         d.server_version = "v1.20.0".into();
-        assert!(d.check(&[], "s").unwrap_err().to_string().contains("too old"));
+        assert!(
+            d.check(&[], "s")
+                .unwrap_err()
+                .to_string()
+                .contains("too old")
+        );
     }
 
     #[test]

@@ -50,7 +50,10 @@ pub enum ClusterError {
     #[error("{0}")]
     Discovery(String),
     #[error("the cluster at {server} cannot run this release:\n{}", missing.iter().map(|m| format!("  - {m}")).collect::<Vec<_>>().join("\n"))]
-    Capability { server: String, missing: Vec<String> },
+    Capability {
+        server: String,
+        missing: Vec<String>,
+    },
 }
 
 /// Connects with the user's kubeconfig (no request is sent yet).

@@ -67,11 +67,21 @@ pub async fn ensure(
         Ok(s) => s,
         Err(e) => return Err(err(e)),
     };
-    let mut data: BTreeMap<String, ByteString> = existing.as_ref().and_then(|s| s.data.clone()).unwrap_or_default();
+    let mut data: BTreeMap<String, ByteString> = existing
+        .as_ref()
+        .and_then(|s| s.data.clone())
+        .unwrap_or_default();
     let mut changed = false;
     for key in keys {
         if !data.contains_key(*key) {
-            data.insert((*key).to_string(), ByteString(random_password().map_err(GeneratedError::Random)?.into_bytes()));
+            data.insert(
+                (*key).to_string(),
+                ByteString(
+                    random_password()
+                        .map_err(GeneratedError::Random)?
+                        .into_bytes(),
+                ),
+            );
             changed = true;
         }
     }
@@ -83,9 +93,14 @@ pub async fn ensure(
                 labels: Some(labels),
                 annotations: Some(BTreeMap::from([
                     ("thebot.io/resource-policy".to_string(), "keep".to_string()),
-                    ("thebot.io/release".to_string(), format!("{namespace}/{release}")),
+                    (
+                        "thebot.io/release".to_string(),
+                        format!("{namespace}/{release}"),
+                    ),
                 ])),
-                resource_version: existing.as_ref().and_then(|s| s.metadata.resource_version.clone()),
+                resource_version: existing
+                    .as_ref()
+                    .and_then(|s| s.metadata.resource_version.clone()),
                 ..Default::default()
             },
             type_: Some("Opaque".into()),

@@ -48,7 +48,9 @@ pub enum LockError {
         holder: String,
         since: String,
     },
-    #[error("lost the lock of release {0} (another operation took it over, or it could not be renewed in time): stopping before changing anything else")]
+    #[error(
+        "lost the lock of release {0} (another operation took it over, or it could not be renewed in time): stopping before changing anything else"
+    )]
     Lost(String),
     #[error("{what} the lock (Lease {name}): {source}")]
     Api {
@@ -64,7 +66,10 @@ pub enum LockError {
 pub enum Acquired {
     Fresh,
     /// An expired Lease of a dead holder was taken over.
-    TakenOver { holder: String, since: String },
+    TakenOver {
+        holder: String,
+        since: String,
+    },
 }
 
 /// A held Lease, renewed in the background until released.
@@ -91,7 +96,10 @@ fn micro_now() -> MicroTime {
 
 fn expired(lease: &Lease, now: Timestamp) -> bool {
     let spec = lease.spec.clone().unwrap_or_default();
-    let seconds = i64::from(spec.lease_duration_seconds.unwrap_or(DEFAULT_SECONDS as i32));
+    let seconds = i64::from(
+        spec.lease_duration_seconds
+            .unwrap_or(DEFAULT_SECONDS as i32),
+    );
     let last = spec.renew_time.or(spec.acquire_time).map(|t| t.0);
     match last {
         Some(t) => t + SignedDuration::from_secs(seconds) < now,
@@ -103,7 +111,9 @@ fn holder_of(lease: &Lease) -> (String, String) {
     let spec = lease.spec.clone().unwrap_or_default();
     (
         spec.holder_identity.unwrap_or_else(|| "(unknown)".into()),
-        spec.acquire_time.map(|t| t.0.to_string()).unwrap_or_else(|| "(unknown)".into()),
+        spec.acquire_time
+            .map(|t| t.0.to_string())
+            .unwrap_or_else(|| "(unknown)".into()),
     )
 }
 
@@ -134,7 +144,13 @@ pub async fn acquire(
                 name: Some(name.clone()),
                 namespace: Some(namespace.to_string()),
                 resource_version: previous.and_then(|p| p.metadata.resource_version.clone()),
-                labels: Some([("owner".to_string(), "thebot".to_string()), ("name".to_string(), release.to_string())].into()),
+                labels: Some(
+                    [
+                        ("owner".to_string(), "thebot".to_string()),
+                        ("name".to_string(), release.to_string()),
+                    ]
+                    .into(),
+                ),
                 ..Default::default()
             },
             spec: Some(LeaseSpec {
@@ -159,8 +175,17 @@ pub async fn acquire(
                 let (prev_holder, since) = holder_of(&current);
                 if expired(&current, Timestamp::now()) {
                     // Exactly one contender wins this PUT (resourceVersion precondition).
-                    match api.replace(&name, &PostParams::default(), &fresh(Some(&current))).await {
-                        Ok(l) => (l, Acquired::TakenOver { holder: prev_holder, since }),
+                    match api
+                        .replace(&name, &PostParams::default(), &fresh(Some(&current)))
+                        .await
+                    {
+                        Ok(l) => (
+                            l,
+                            Acquired::TakenOver {
+                                holder: prev_holder,
+                                since,
+                            },
+                        ),
                         Err(kube::Error::Api(s)) if s.code == 409 || s.code == 404 => continue,
                         Err(e) => return Err(api_err("cannot take over", e)),
                     }
@@ -184,7 +209,13 @@ pub async fn acquire(
             lease: lease.clone(),
         }));
         let lost = Arc::new(AtomicBool::new(false));
-        let renewer = tokio::spawn(renew(api.clone(), name.clone(), state.clone(), lost.clone(), duration));
+        let renewer = tokio::spawn(renew(
+            api.clone(),
+            name.clone(),
+            state.clone(),
+            lost.clone(),
+            duration,
+        ));
         let lock = Lock {
             api: api.clone(),
             name: name.clone(),
@@ -199,7 +230,13 @@ pub async fn acquire(
     }
 }
 
-async fn renew(api: Api<Lease>, name: String, state: Arc<Mutex<Held>>, lost: Arc<AtomicBool>, duration: Duration) {
+async fn renew(
+    api: Api<Lease>,
+    name: String,
+    state: Arc<Mutex<Held>>,
+    lost: Arc<AtomicBool>,
+    duration: Duration,
+) {
     let period = (duration / 3).max(Duration::from_millis(200));
     loop {
         tokio::time::sleep(period).await;
@@ -237,7 +274,12 @@ impl Lock {
     /// Stops renewing and deletes the Lease if it is still ours.
     pub async fn release(self) -> Result<(), LockError> {
         self.renewer.abort();
-        let rv = self.state.lock().expect("lock state").resource_version.clone();
+        let rv = self
+            .state
+            .lock()
+            .expect("lock state")
+            .resource_version
+            .clone();
         let dp = preconditions(self.uid.clone(), Some(rv));
         match self.api.delete(&self.name, &dp).await {
             Ok(_) => Ok(()),
@@ -252,7 +294,11 @@ impl Lock {
 }
 
 /// `thebot unlock`: deletes the Lease whoever holds it; returns its holder.
-pub async fn break_lock(client: kube::Client, namespace: &str, release: &str) -> Result<Option<(String, String)>, LockError> {
+pub async fn break_lock(
+    client: kube::Client,
+    namespace: &str,
+    release: &str,
+) -> Result<Option<(String, String)>, LockError> {
     let api: Api<Lease> = Api::namespaced(client, namespace);
     let name = lease_name(release);
     let current = match api.get(&name).await {
@@ -266,7 +312,10 @@ pub async fn break_lock(client: kube::Client, namespace: &str, release: &str) ->
             });
         }
     };
-    let dp = preconditions(current.metadata.uid.clone(), current.metadata.resource_version.clone());
+    let dp = preconditions(
+        current.metadata.uid.clone(),
+        current.metadata.resource_version.clone(),
+    );
     match api.delete(&name, &dp).await {
         Ok(_) => Ok(Some(holder_of(&current))),
         Err(kube::Error::Api(s)) if s.code == 404 => Ok(None),
@@ -279,7 +328,11 @@ pub async fn break_lock(client: kube::Client, namespace: &str, release: &str) ->
 }
 
 /// The holder of the release's Lease, if any: (holder, since, expired).
-pub async fn holder(client: kube::Client, namespace: &str, release: &str) -> Result<Option<(String, String, bool)>, LockError> {
+pub async fn holder(
+    client: kube::Client,
+    namespace: &str,
+    release: &str,
+) -> Result<Option<(String, String, bool)>, LockError> {
     let api: Api<Lease> = Api::namespaced(client, namespace);
     let name = lease_name(release);
     match api.get(&name).await {
@@ -304,7 +357,9 @@ mod tests {
         Lease {
             spec: Some(LeaseSpec {
                 lease_duration_seconds: Some(duration),
-                renew_time: Some(MicroTime(Timestamp::now() - SignedDuration::from_secs(renewed_secs_ago))),
+                renew_time: Some(MicroTime(
+                    Timestamp::now() - SignedDuration::from_secs(renewed_secs_ago),
+                )),
                 ..Default::default()
             }),
             ..Default::default()
@@ -315,6 +370,9 @@ mod tests {
     fn expiry_follows_renew_time_and_duration() {
         assert!(!expired(&lease(5, 30), Timestamp::now()));
         assert!(expired(&lease(31, 30), Timestamp::now()));
-        assert!(expired(&Lease::default(), Timestamp::now()), "a Lease with no times is dead");
+        assert!(
+            expired(&Lease::default(), Timestamp::now()),
+            "a Lease with no times is dead"
+        );
     }
 }

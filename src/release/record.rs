@@ -48,7 +48,10 @@ impl Status {
     }
 
     pub fn is_pending(self) -> bool {
-        matches!(self, Status::PendingInstall | Status::PendingUpgrade | Status::PendingRollback)
+        matches!(
+            self,
+            Status::PendingInstall | Status::PendingUpgrade | Status::PendingRollback
+        )
     }
 }
 
@@ -124,13 +127,17 @@ pub struct Record {
 /// Why a record could not be encoded or read.
 #[derive(Debug, thiserror::Error)]
 pub enum CodecError {
-    #[error("the record is {size} bytes compressed, over the {MAX_PAYLOAD}-byte limit of a release Secret: reduce the values (large --set-file contents?)")]
+    #[error(
+        "the record is {size} bytes compressed, over the {MAX_PAYLOAD}-byte limit of a release Secret: reduce the values (large --set-file contents?)"
+    )]
     TooLarge { size: usize },
     #[error("cannot decompress: {0}")]
     Gzip(#[source] std::io::Error),
     #[error("not a release record: {0}")]
     Json(#[source] serde_json::Error),
-    #[error("its digest does not match its content (stored {stored}, computed {computed}): it was damaged or edited")]
+    #[error(
+        "its digest does not match its content (stored {stored}, computed {computed}): it was damaged or edited"
+    )]
     Digest { stored: String, computed: String },
     #[error("it has schemaVersion {0}, this thebot reads {SCHEMA_VERSION}: use a newer thebot")]
     Schema(u32),
@@ -221,9 +228,7 @@ pub(crate) mod tests {
             first_deployed: "2026-11-25T10:00:00Z".into(),
             last_deployed: "2026-11-25T10:00:05Z".into(),
             values: RecordValues {
-                layers: vec![UserLayer::Set {
-                    arg: "a=1".into(),
-                }],
+                layers: vec![UserLayer::Set { arg: "a=1".into() }],
                 merged: json!({"z": 1, "a": {"y": 2.5, "b": "x"}}),
             },
             manifest: "---\nkind: ConfigMap\n".into(),
@@ -282,7 +287,10 @@ pub(crate) mod tests {
             assert!(v.get(key).is_some(), "{key}");
         }
         assert_eq!(v["status"], "pending-upgrade");
-        assert_eq!(v["inventory"][0], json!(["", "v1", "ConfigMap", "thebot-dev", "c"]));
+        assert_eq!(
+            v["inventory"][0],
+            json!(["", "v1", "ConfigMap", "thebot-dev", "c"])
+        );
     }
 
     #[test]
@@ -302,7 +310,10 @@ pub(crate) mod tests {
         assert!(matches!(decode(b"not gzip"), Err(CodecError::Gzip(_))));
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         gz.write_all(b"{\"schemaVersion\": 9}").unwrap();
-        assert!(matches!(decode(&gz.finish().unwrap()), Err(CodecError::Schema(9))));
+        assert!(matches!(
+            decode(&gz.finish().unwrap()),
+            Err(CodecError::Schema(9))
+        ));
     }
 
     #[test]

@@ -46,7 +46,9 @@ pub enum StoreError {
         #[source]
         source: CodecError,
     },
-    #[error("revision {revision} was changed by someone else while this operation ran; run `thebot history` and retry")]
+    #[error(
+        "revision {revision} was changed by someone else while this operation ran; run `thebot history` and retry"
+    )]
     Changed { revision: u32 },
 }
 
@@ -101,8 +103,16 @@ impl Store {
                     // A retry after a dropped connection: the first try may have
                     // written it. Ours if the digest matches.
                     Err(kube::Error::Api(s)) if attempt > 0 && s.code == 409 => {
-                        let existing = api.get(secret.metadata.name.as_deref().unwrap_or("")).await?;
-                        let digest = |s: &Secret| s.metadata.annotations.as_ref().and_then(|a| a.get("thebot.io/digest")).cloned();
+                        let existing = api
+                            .get(secret.metadata.name.as_deref().unwrap_or(""))
+                            .await?;
+                        let digest = |s: &Secret| {
+                            s.metadata
+                                .annotations
+                                .as_ref()
+                                .and_then(|a| a.get("thebot.io/digest"))
+                                .cloned()
+                        };
                         if digest(&existing) == digest(&secret) {
                             Ok(existing)
                         } else {
@@ -125,14 +135,22 @@ impl Store {
 
     /// Rewrites a revision (status changes) if nobody changed it since
     /// `resource_version`; returns the new resourceVersion.
-    pub async fn update(&self, record: &mut Record, resource_version: &str) -> Result<String, StoreError> {
+    pub async fn update(
+        &self,
+        record: &mut Record,
+        resource_version: &str,
+    ) -> Result<String, StoreError> {
         let mut secret = to_secret(record).map_err(|source| StoreError::Codec {
             revision: record.revision,
             source,
         })?;
         secret.metadata.resource_version = Some(resource_version.to_string());
         let name = secret_name(&self.release, record.revision);
-        match self.api.replace(&name, &PostParams::default(), &secret).await {
+        match self
+            .api
+            .replace(&name, &PostParams::default(), &secret)
+            .await
+        {
             Ok(s) => Ok(s.metadata.resource_version.unwrap_or_default()),
             Err(kube::Error::Api(s)) if s.code == 409 => Err(StoreError::Changed {
                 revision: record.revision,
@@ -154,17 +172,22 @@ impl Store {
 
 /// The newest revision of every release visible in `namespace` (all
 /// namespaces when None): (namespace, release, entry).
-pub async fn list_releases(client: kube::Client, namespace: Option<&str>) -> Result<Vec<(String, String, Entry)>, StoreError> {
+pub async fn list_releases(
+    client: kube::Client,
+    namespace: Option<&str>,
+) -> Result<Vec<(String, String, Entry)>, StoreError> {
     let api: Api<Secret> = match namespace {
         Some(ns) => Api::namespaced(client, ns),
         None => Api::all(client),
     };
     let lp = ListParams::default().labels("owner=thebot");
-    let list = retry::idempotent(|_| api.list(&lp)).await.map_err(|source| StoreError::Api {
-        what: "cannot list".into(),
-        namespace: namespace.unwrap_or("(all)").to_string(),
-        source,
-    })?;
+    let list = retry::idempotent(|_| api.list(&lp))
+        .await
+        .map_err(|source| StoreError::Api {
+            what: "cannot list".into(),
+            namespace: namespace.unwrap_or("(all)").to_string(),
+            source,
+        })?;
     let mut newest: BTreeMap<(String, String), Entry> = BTreeMap::new();
     for s in &list.items {
         let Some(entry) = entry_of(s) else { continue };
@@ -175,7 +198,10 @@ pub async fn list_releases(client: kube::Client, namespace: Option<&str>) -> Res
             newest.insert(key, entry);
         }
     }
-    Ok(newest.into_iter().map(|((ns, name), e)| (ns, name, e)).collect())
+    Ok(newest
+        .into_iter()
+        .map(|((ns, name), e)| (ns, name, e))
+        .collect())
 }
 
 fn label(s: &Secret, key: &str) -> Option<String> {
@@ -188,7 +214,9 @@ fn entry_of(s: &Secret) -> Option<Entry> {
     }
     let revision: u32 = label(s, "version")?.parse().ok()?;
     let record = match s.data.as_ref().and_then(|d| d.get(DATA_KEY)) {
-        None => Err(format!("revision {revision}: the Secret has no `{DATA_KEY}` data")),
+        None => Err(format!(
+            "revision {revision}: the Secret has no `{DATA_KEY}` data"
+        )),
         Some(bytes) => record::decode(&bytes.0).map_err(|e| format!("revision {revision}: {e}")),
     };
     Some(Entry {
@@ -212,7 +240,10 @@ pub fn to_secret(record: &mut Record) -> Result<Secret, CodecError> {
             name: Some(secret_name(&record.name, record.revision)),
             namespace: Some(record.namespace.clone()),
             labels: Some(labels),
-            annotations: Some(BTreeMap::from([("thebot.io/digest".to_string(), record.digest.clone())])),
+            annotations: Some(BTreeMap::from([(
+                "thebot.io/digest".to_string(),
+                record.digest.clone(),
+            )])),
             ..Default::default()
         },
         type_: Some(RECORD_TYPE.to_string()),
@@ -224,7 +255,10 @@ pub fn to_secret(record: &mut Record) -> Result<Secret, CodecError> {
 /// Preconditions for deleting exactly the object we saw.
 pub fn preconditions(uid: Option<String>, resource_version: Option<String>) -> DeleteParams {
     DeleteParams {
-        preconditions: Some(Preconditions { uid, resource_version }),
+        preconditions: Some(Preconditions {
+            uid,
+            resource_version,
+        }),
         ..Default::default()
     }
 }
@@ -239,13 +273,18 @@ mod tests {
     fn secret_shape_and_read_back() {
         let mut r = sample(7, Status::Deployed);
         let s = to_secret(&mut r).unwrap();
-        assert_eq!(s.metadata.name.as_deref(), Some("thebot.release.v1.thebot-dev.v7"));
+        assert_eq!(
+            s.metadata.name.as_deref(),
+            Some("thebot.release.v1.thebot-dev.v7")
+        );
         assert_eq!(s.type_.as_deref(), Some(RECORD_TYPE));
         let labels = s.metadata.labels.clone().unwrap();
         assert_eq!(labels["owner"], "thebot");
         assert_eq!(labels["version"], "7");
         assert_eq!(labels["status"], "deployed");
-        assert!(s.metadata.annotations.as_ref().unwrap()["thebot.io/digest"].starts_with("sha256:"));
+        assert!(
+            s.metadata.annotations.as_ref().unwrap()["thebot.io/digest"].starts_with("sha256:")
+        );
         let e = entry_of(&s).unwrap();
         assert_eq!(e.record.unwrap(), r);
     }
@@ -253,8 +292,15 @@ mod tests {
     #[test]
     fn a_corrupt_secret_is_an_error_naming_the_revision() {
         let mut s = to_secret(&mut sample(4, Status::Deployed)).unwrap();
-        s.data = Some(BTreeMap::from([(DATA_KEY.to_string(), ByteString(b"junk".to_vec()))]));
+        s.data = Some(BTreeMap::from([(
+            DATA_KEY.to_string(),
+            ByteString(b"junk".to_vec()),
+        )]));
         let e = entry_of(&s).unwrap();
-        assert!(e.record.unwrap_err().starts_with("revision 4: cannot decompress"));
+        assert!(
+            e.record
+                .unwrap_err()
+                .starts_with("revision 4: cannot decompress")
+        );
     }
 }
