@@ -25,6 +25,7 @@ mod query;
 mod reply;
 mod resources;
 mod router;
+mod schema;
 mod selector;
 mod server;
 mod sim;

@@ -4,11 +4,13 @@
 //! Pure functions over JSON values.
 //!
 //! # Caveats
-//! The strategic merge patch knows merge keys by field name (a table), not
-//! from the OpenAPI schema; `$setElementOrder` and `$retainKeys` directives
-//! are accepted and ignored.
+//! The strategic merge patch takes merge keys from the server-side-apply
+//! list keys of [`crate::schema`] (the first key); `$setElementOrder` and
+//! `$retainKeys` directives are accepted and ignored.
 
 use serde_json::{Map, Value};
+
+use crate::schema::{self, ListKind, Ty};
 
 /// RFC 7386: `null` deletes, objects merge, anything else replaces.
 pub fn merge(target: &mut Value, patch: &Value) {
@@ -154,41 +156,18 @@ fn remove(doc: &mut Value, path: &str) -> Result<Value, JsonPatchError> {
     }
 }
 
-/// Merge key of a list field, by field name (from the Kubernetes types'
-/// `patchMergeKey` tags).
-fn merge_key(field: &str, sample: Option<&Value>) -> Option<&'static str> {
-    Some(match field {
-        "containers"
-        | "initContainers"
-        | "ephemeralContainers"
-        | "env"
-        | "volumes"
-        | "imagePullSecrets"
-        | "resourceClaims" => "name",
-        "volumeMounts" => "mountPath",
-        "volumeDevices" => "devicePath",
-        "conditions" => "type",
-        "ownerReferences" => "uid",
-        "hostAliases" => "ip",
-        "topologySpreadConstraints" => "topologyKey",
-        "ports" => {
-            if sample.and_then(|s| s.get("containerPort")).is_some() {
-                "containerPort"
-            } else {
-                "port"
-            }
-        }
-        _ => return None,
-    })
+/// The type of `key` inside a value of type `ty`.
+fn child<'a>(ty: Option<&'a Ty>, key: &str) -> Option<&'a Ty> {
+    match ty {
+        Some(Ty::Object(i)) => schema::field(*i, key),
+        Some(Ty::Map(elem)) => Some(elem),
+        _ => None,
+    }
 }
 
-/// Lists of scalars merged as sets (`patchStrategy: merge`).
-fn is_set_list(field: &str) -> bool {
-    matches!(field, "finalizers")
-}
-
-/// A strategic merge patch.
-pub fn strategic(target: &mut Value, patch: &Value) {
+/// A strategic merge patch; `ty` (from [`crate::schema`]) tells how lists
+/// merge: keyed lists by their first key, sets as unions, others replaced.
+pub fn strategic(target: &mut Value, patch: &Value, ty: Option<&Ty>) {
     let Value::Object(p) = patch else {
         *target = patch.clone();
         return;
@@ -196,7 +175,7 @@ pub fn strategic(target: &mut Value, patch: &Value) {
     if p.get("$patch").and_then(Value::as_str) == Some("replace") {
         let mut clean = p.clone();
         clean.remove("$patch");
-        *target = Value::Object(clean);
+        *target = strip_directives(Value::Object(clean));
         return;
     }
     if !target.is_object() {
@@ -211,31 +190,30 @@ pub fn strategic(target: &mut Value, patch: &Value) {
             t.remove(k);
             continue;
         }
+        let fty = child(ty, k);
         match (t.get_mut(k), v) {
-            (Some(Value::Array(cur)), Value::Array(items)) => {
-                if let Some(key) = merge_key(k, items.first().or(cur.first())) {
-                    merge_list(cur, items, key);
-                } else if is_set_list(k) {
+            (Some(Value::Array(cur)), Value::Array(items)) => match fty {
+                Some(Ty::List(elem, ListKind::Map(keys))) => {
+                    merge_list(cur, items, keys[0], Some(elem));
+                }
+                Some(Ty::List(_, ListKind::Set)) => {
                     for it in items {
                         if !cur.contains(it) {
                             cur.push(it.clone());
                         }
                     }
-                } else {
-                    *cur = items.clone();
                 }
-            }
-            (Some(cur @ Value::Object(_)), Value::Object(_)) => strategic(cur, v),
+                _ => *cur = items.iter().cloned().map(strip_directives).collect(),
+            },
+            (Some(cur @ Value::Object(_)), Value::Object(_)) => strategic(cur, v, fty),
             _ => {
-                let mut fresh = Value::Null;
-                strategic(&mut fresh, v);
-                t.insert(k.clone(), strip_directives(fresh));
+                t.insert(k.clone(), strip_directives(v.clone()));
             }
         }
     }
 }
 
-fn merge_list(cur: &mut Vec<Value>, items: &[Value], key: &str) {
+fn merge_list(cur: &mut Vec<Value>, items: &[Value], key: &str, elem: Option<&Ty>) {
     // New items go first, in patch order (as the real server orders them).
     let mut next_new = 0;
     for it in items {
@@ -247,7 +225,7 @@ fn merge_list(cur: &mut Vec<Value>, items: &[Value], key: &str) {
                 cur.remove(i);
             }
             (None, true) => {}
-            (Some(i), false) => strategic(&mut cur[i], it),
+            (Some(i), false) => strategic(&mut cur[i], it, elem),
             (None, false) => {
                 cur.insert(next_new, strip_directives(it.clone()));
                 next_new += 1;
@@ -300,12 +278,21 @@ mod tests {
         assert!(json_patch(&mut v, &json!([{"op": "test", "path": "/c", "value": 1}])).is_err());
     }
 
+    fn deployment() -> Ty {
+        let rt = crate::resources::find("apps", "v1", "deployments")
+            .unwrap()
+            .1;
+        Ty::Object(schema::root(rt).unwrap())
+    }
+
     #[test]
     fn strategic_merges_conditions_by_type() {
+        let d = deployment();
         let mut v = json!({"status": {"conditions": [{"type": "Available", "status": "True"}]}});
         strategic(
             &mut v,
             &json!({"status": {"conditions": [{"type": "Custom", "status": "True"}]}}),
+            Some(&d),
         );
         let types: Vec<&str> = v["status"]["conditions"]
             .as_array()
@@ -317,7 +304,24 @@ mod tests {
         strategic(
             &mut v,
             &json!({"status": {"conditions": [{"type": "Custom", "$patch": "delete"}]}}),
+            Some(&d),
         );
         assert_eq!(v["status"]["conditions"].as_array().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn strategic_merges_containers_by_name_and_replaces_args() {
+        let d = deployment();
+        let mut v = json!({"spec": {"template": {"spec": {"containers": [
+            {"name": "a", "image": "1", "args": ["x", "y"]}, {"name": "b", "image": "2"}]}}}});
+        strategic(
+            &mut v,
+            &json!({"spec": {"template": {"spec": {"containers": [{"name": "a", "image": "3", "args": ["z"]}]}}}}),
+            Some(&d),
+        );
+        assert_eq!(
+            v["spec"]["template"]["spec"]["containers"],
+            json!([{"name": "a", "image": "3", "args": ["z"]}, {"name": "b", "image": "2"}])
+        );
     }
 }

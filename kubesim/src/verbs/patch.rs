@@ -53,7 +53,7 @@ pub fn patch(call: &Call) -> Result<Reply, ApiError> {
                 .ok_or_else(|| ApiError::not_found(rt, call.name()))?;
             super::read::scale_of(&e)
         };
-        apply_patch(ty, &mut scale, &patch)?;
+        apply_patch(ty, &mut scale, &patch, None)?;
         return super::update::set_scale(call, scale["spec"].get("replicas").cloned(), dry);
     }
     let key = call.key();
@@ -64,7 +64,12 @@ pub fn patch(call: &Call) -> Result<Reply, ApiError> {
             .cloned()
             .ok_or_else(|| ApiError::not_found(rt, call.name()))?;
         let mut doc = Value::Object(old.to_map());
-        apply_patch(ty, &mut doc, &patch)?;
+        apply_patch(
+            ty,
+            &mut doc,
+            &patch,
+            crate::schema::root(rt).map(crate::schema::Ty::Object),
+        )?;
         let Value::Object(mut obj) = doc else {
             return Err(ApiError::bad_request("the patch produced a non-object"));
         };
@@ -83,10 +88,15 @@ pub fn patch(call: &Call) -> Result<Reply, ApiError> {
     Ok(Reply::bytes(200, JSON, json).with_warnings(&warnings))
 }
 
-fn apply_patch(ty: PatchType, doc: &mut Value, patch: &Value) -> Result<(), ApiError> {
-    match ty {
+fn apply_patch(
+    kind: PatchType,
+    doc: &mut Value,
+    patch: &Value,
+    ty: Option<crate::schema::Ty>,
+) -> Result<(), ApiError> {
+    match kind {
         PatchType::Merge => algo::merge(doc, patch),
-        PatchType::Strategic => algo::strategic(doc, patch),
+        PatchType::Strategic => algo::strategic(doc, patch, ty.as_ref()),
         PatchType::Json => algo::json_patch(doc, patch).map_err(|e| match e {
             JsonPatchError::Malformed(m) => ApiError::bad_request(m),
             JsonPatchError::Failed(m) => ApiError::new(422, "Invalid", m),

@@ -14,6 +14,7 @@ use crate::error::{ApiError, Cause, Details};
 use crate::kinds::{self, Generation};
 use crate::object::{canonical, meta_mut, meta_str};
 use crate::resources::{self, ResourceId, ResourceType};
+use crate::schema;
 use crate::sim::Sim;
 use crate::store::{Entry, Key, Store};
 use crate::validate;
@@ -26,7 +27,15 @@ pub fn unknown_fields(
     obj: &mut Map<String, Value>,
     fv: FieldValidation,
 ) -> Result<Vec<String>, ApiError> {
-    let unknown = validate::unknown_fields(rt, obj);
+    let root = schema::root(rt).map(schema::Ty::Object);
+    let unknown = match &root {
+        Some(ty) => {
+            let mut out = Vec::new();
+            schema::unknown_fields(ty, &Value::Object(obj.clone()), "", &mut out);
+            out
+        }
+        None => validate::unknown_fields(rt, obj),
+    };
     if unknown.is_empty() {
         return Ok(Vec::new());
     }
@@ -42,13 +51,24 @@ pub fn unknown_fields(
             v = rt.version
         )));
     }
-    for f in &unknown {
-        match f.strip_prefix("metadata.") {
-            Some(m) => {
-                meta_mut(obj).remove(m);
+    match &root {
+        Some(ty) => {
+            let mut v = Value::Object(std::mem::take(obj));
+            schema::prune(ty, &mut v);
+            if let Value::Object(m) = v {
+                *obj = m;
             }
-            None => {
-                obj.remove(f);
+        }
+        None => {
+            for f in &unknown {
+                match f.strip_prefix("metadata.") {
+                    Some(m) => {
+                        meta_mut(obj).remove(m);
+                    }
+                    None => {
+                        obj.remove(f);
+                    }
+                }
             }
         }
     }

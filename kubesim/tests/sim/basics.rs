@@ -315,3 +315,29 @@ fn background_delete_collects_dependents() {
         c.get(&format!("{base}/replicasets/bg-1")).status == 404
     });
 }
+
+#[test]
+fn nested_unknown_fields_follow_field_validation() {
+    let (_sim, c) = start();
+    let d = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+        "spec": {"selector": {"matchLabels": {"app": "d"}},
+                 "template": {"metadata": {"labels": {"app": "d"}},
+                              "spec": {"containers": [{"name": "c", "image": "x", "imagee": "y"}]}}}});
+    let base = "/apis/apps/v1/namespaces/default/deployments";
+    let strict = c.post_json(&format!("{base}?fieldValidation=Strict"), &d);
+    assert_eq!(strict.status, 400);
+    assert_eq!(
+        strict.json()["message"],
+        "Deployment in version \"v1\" cannot be handled as a Deployment: strict decoding error: unknown field \"spec.template.spec.containers[0].imagee\""
+    );
+    let warn = c.post_json(base, &d);
+    assert_eq!(warn.status, 201);
+    assert_eq!(
+        warn.header("warning"),
+        Some("299 - \"unknown field \\\"spec.template.spec.containers[0].imagee\\\"\"")
+    );
+    assert_eq!(
+        warn.json()["spec"]["template"]["spec"]["containers"][0],
+        json!({"name": "c", "image": "x"})
+    );
+}
