@@ -76,40 +76,70 @@ pub fn render(
     let mut values = values.clone();
     secrets::prepare(&mut values, &release.environment, generated)?;
 
-    let templates: Vec<(String, String)> = bundle
-        .manifests
-        .iter()
-        .map(|f| (f.name.clone(), f.text.clone()))
-        .collect();
-    let env = env::build(release, &values, &templates)
-        .map_err(|e| template_error(bundle, &templates, &e))?;
-
     let mut objects = Vec::new();
     let mut notes = String::new();
-    for (name, _) in &templates {
-        if name.starts_with('_') {
-            continue;
-        }
-        let file = format!("{}/{name}", bundle.manifests_dir);
-        let tmpl = env
-            .get_template(name)
-            .map_err(|e| template_error(bundle, &templates, &e))?;
-        let text = tmpl
-            .render(minijinja::context! {})
-            .map_err(|e| template_error(bundle, &templates, &e))?;
-        if name.ends_with(".txt") {
+    for output in render_templates(bundle, release, &values)? {
+        let text = output.text?;
+        if output.name.ends_with(".txt") {
             notes = text;
             continue;
         }
-        if !(name.ends_with(".yaml") || name.ends_with(".yml")) {
+        if !is_manifest(&output.name) {
             continue;
         }
-        objects.extend(parse_output(&file, &text)?);
+        objects.extend(parse_output(&output.file, &text)?);
     }
     postprocess::apply(&mut objects, release);
     check_unique(&objects)?;
     plan::sort(&mut objects);
     Ok(Rendered { objects, notes })
+}
+
+/// One template's rendered text, before it is parsed.
+#[derive(Debug)]
+pub struct TemplateOutput {
+    /// The template's name (`backend.yaml`).
+    pub name: String,
+    /// How messages name it (`manifests/backend.yaml`).
+    pub file: String,
+    /// The text, or why this template failed to render.
+    pub text: Result<String, RenderError>,
+}
+
+/// Whether a template's output is Kubernetes objects (not NOTES.txt).
+pub fn is_manifest(name: &str) -> bool {
+    name.ends_with(".yaml") || name.ends_with(".yml")
+}
+
+/// Renders every template but the `_` helpers, each on its own, in name
+/// order. `values` must have passed [`secrets::prepare`]. The outer error is
+/// a template that does not compile (no template can render then); a
+/// template that fails at render time fails only its own output, so a
+/// caller such as `thebot lint` can go on with the others.
+pub fn render_templates(
+    bundle: &Bundle,
+    release: &Release,
+    values: &Value,
+) -> Result<Vec<TemplateOutput>, RenderError> {
+    let templates: Vec<(String, String)> = bundle
+        .manifests
+        .iter()
+        .map(|f| (f.name.clone(), f.text.clone()))
+        .collect();
+    let env = env::build(release, values, &templates)
+        .map_err(|e| template_error(bundle, &templates, &e))?;
+    Ok(templates
+        .iter()
+        .filter(|(name, _)| !name.starts_with('_'))
+        .map(|(name, _)| TemplateOutput {
+            name: name.clone(),
+            file: format!("{}/{name}", bundle.manifests_dir),
+            text: env
+                .get_template(name)
+                .and_then(|t| t.render(minijinja::context! {}))
+                .map_err(|e| template_error(bundle, &templates, &e)),
+        })
+        .collect())
 }
 
 fn parse_output(file: &str, text: &str) -> Result<Vec<Object>, RenderError> {
