@@ -5,6 +5,7 @@ pub mod bundle;
 pub mod cli;
 pub mod cluster;
 pub mod environment;
+pub mod lint;
 pub mod manifest;
 pub mod ops;
 pub mod plan;

@@ -23,6 +23,11 @@ pub struct Cli {
 pub enum Command {
     /// Render the platform's manifests for an environment and print them.
     Template(TemplateArgs),
+    /// Render an environment and report every problem: structure, schema,
+    /// semantics and policy (exit 1 on errors).
+    Lint(LintArgs),
+    /// Print a shell completion script: thebot completion bash|zsh|fish.
+    Completion(CompletionArgs),
 }
 
 /// Where templates and values files come from.
@@ -99,6 +104,41 @@ pub struct TemplateArgs {
     pub bundle: BundleArgs,
 }
 
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    /// The environment: a file releases/ENV.yaml (dev, staging, prod).
+    pub env: String,
+    #[command(flatten)]
+    pub values: ValuesArgs,
+    /// Release name (default: the environment file's release.name).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Namespace (default: the environment file's release.namespace).
+    #[arg(short = 'n', long)]
+    pub namespace: Option<String>,
+    #[command(flatten)]
+    pub bundle: BundleArgs,
+    /// Treat warnings (e.g. missing prod secrets) as errors.
+    #[arg(long)]
+    pub strict: bool,
+    /// Output format.
+    #[arg(short = 'o', long = "output", value_enum, default_value = "text")]
+    pub output: LintFormat,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum LintFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
 /// Parses the command line and runs the command. Usage errors exit 2
 /// (clap); everything else comes back as an error for `main`.
 pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> anyhow::Result<()> {
@@ -123,6 +163,33 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> anyhow::Result
             let mut stdout = std::io::stdout().lock();
             stdout.write_all(out.as_bytes())?;
             stdout.flush()?;
+            Ok(())
+        }
+        Command::Lint(l) => {
+            let sub = matches.subcommand_matches("lint").expect("lint matched");
+            let opts = ops::lint::LintOptions {
+                env: l.env,
+                layers: l.values.ordered(sub),
+                name: l.name,
+                namespace: l.namespace,
+                manifests: l.bundle.manifests,
+                releases: l.bundle.releases,
+                strict: l.strict,
+                format: match l.output {
+                    LintFormat::Text => crate::lint::Format::Text,
+                    LintFormat::Json => crate::lint::Format::Json,
+                },
+            };
+            let out = ops::lint::run(&opts)?;
+            use std::io::Write;
+            let mut stdout = std::io::stdout().lock();
+            stdout.write_all(out.text.as_bytes())?;
+            stdout.flush()?;
+            Ok(out.verdict()?)
+        }
+        Command::Completion(c) => {
+            let mut stdout = std::io::stdout().lock();
+            clap_complete::generate(c.shell, &mut Cli::command(), "thebot", &mut stdout);
             Ok(())
         }
     }

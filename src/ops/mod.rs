@@ -4,6 +4,7 @@ pub mod deploy;
 pub mod error;
 pub mod events;
 pub mod interrupt;
+pub mod lint;
 pub mod session;
 pub mod status;
 pub mod template;
