@@ -161,7 +161,7 @@ impl ApiError {
         ApiError::new(
             422,
             "Invalid",
-            format!("{} \"{name}\" is invalid: {summary}", rt.kind),
+            format!("{} \"{name}\" is invalid: {summary}", kind_group(rt)),
         )
         .with_details(details)
     }
@@ -227,6 +227,15 @@ impl ApiError {
     }
 }
 
+/// `Deployment.apps`, or `ConfigMap` for the core group.
+fn kind_group(rt: &ResourceType) -> String {
+    if rt.group.is_empty() {
+        rt.kind.to_string()
+    } else {
+        format!("{}.{}", rt.kind, rt.group)
+    }
+}
+
 /// `field: message` for one cause, `[a, b]` for several (as field.ErrorList).
 fn summarize(causes: &[Cause]) -> String {
     let one = |c: &Cause| match &c.field {
@@ -247,6 +256,25 @@ impl Cause {
         Cause {
             reason: "FieldValueInvalid",
             message: format!("Invalid value: \"{value}\": {why}"),
+            field: Some(field.to_string()),
+        }
+    }
+
+    /// `Invalid value: <Go-formatted value>: why` (the value as Go's `%#v`
+    /// prints it, for maps and structs).
+    pub fn invalid_go(field: &str, go_value: &str, why: &str) -> Cause {
+        Cause {
+            reason: "FieldValueInvalid",
+            message: format!("Invalid value: {go_value}: {why}"),
+            field: Some(field.to_string()),
+        }
+    }
+
+    /// `Required value` without further explanation.
+    pub fn required_bare(field: &str) -> Cause {
+        Cause {
+            reason: "FieldValueRequired",
+            message: "Required value".to_string(),
             field: Some(field.to_string()),
         }
     }

@@ -367,9 +367,9 @@ pub fn prepare_update(
                         return Err(ApiError::invalid(
                             rt,
                             &name,
-                            vec![Cause::invalid(
+                            vec![Cause::invalid_go(
                                 "spec.clusterIPs[0]",
-                                new_ip.as_str().unwrap_or_default(),
+                                &format!("[]string{{{:?}}}", new_ip.as_str().unwrap_or_default()),
                                 "may not change once set",
                             )],
                         ));

@@ -32,6 +32,7 @@ mod sim;
 mod store;
 mod tls;
 mod validate;
+mod validation;
 mod verbs;
 mod yaml;
 

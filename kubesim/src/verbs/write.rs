@@ -237,6 +237,7 @@ pub fn insert_new(
         format!("10.96.{}.{}", (n >> 8) % 256, 2 + (n % 250))
     };
     kinds::prepare_create(rt, &mut obj, &mut ip)?;
+    crate::validation::validate_create(rt, &name, &obj)?;
     let obj = canonical(rt, obj);
     let entry = Entry::new(id, &obj);
     if dry {
@@ -375,6 +376,9 @@ pub fn update_existing(
                 )],
             ));
         }
+    }
+    if part == Part::Main {
+        crate::validation::validate_update(rt, &key.name, &old_map, &result)?;
     }
     if part == Part::Main && kinds::bumps_generation(rt.rules, &old_map, &result) {
         let g = old_map["metadata"]["generation"].as_i64().unwrap_or(0) + 1;

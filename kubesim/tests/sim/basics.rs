@@ -262,13 +262,13 @@ fn foreground_delete_waits_for_dependents() {
         .post_json(
             &format!("{base}/deployments"),
             &json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "fg"},
-                "spec": {"selector": {"matchLabels": {"app": "fg"}}, "template": {"metadata": {"labels": {"app": "fg"}}}}}),
+                "spec": {"selector": {"matchLabels": {"app": "fg"}}, "template": {"metadata": {"labels": {"app": "fg"}}, "spec": {"containers": [{"name": "c", "image": "x"}]}}}}),
         )
         .json();
     let rs = json!({"apiVersion": "apps/v1", "kind": "ReplicaSet",
         "metadata": {"name": "fg-1", "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "fg",
             "uid": owner["metadata"]["uid"], "controller": true, "blockOwnerDeletion": true}]},
-        "spec": {"selector": {"matchLabels": {"app": "fg"}}, "template": {"metadata": {"labels": {"app": "fg"}}}}});
+        "spec": {"selector": {"matchLabels": {"app": "fg"}}, "template": {"metadata": {"labels": {"app": "fg"}}, "spec": {"containers": [{"name": "c", "image": "x"}]}}}});
     assert_eq!(c.post_json(&format!("{base}/replicasets"), &rs).status, 201);
     let r = c.send(
         "DELETE",
@@ -299,13 +299,13 @@ fn background_delete_collects_dependents() {
         .post_json(
             &format!("{base}/deployments"),
             &json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "bg"},
-                "spec": {"selector": {"matchLabels": {"app": "bg"}}, "template": {"metadata": {"labels": {"app": "bg"}}}}}),
+                "spec": {"selector": {"matchLabels": {"app": "bg"}}, "template": {"metadata": {"labels": {"app": "bg"}}, "spec": {"containers": [{"name": "c", "image": "x"}]}}}}),
         )
         .json();
     let rs = json!({"apiVersion": "apps/v1", "kind": "ReplicaSet",
         "metadata": {"name": "bg-1", "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "bg",
             "uid": owner["metadata"]["uid"], "controller": true, "blockOwnerDeletion": true}]},
-        "spec": {"selector": {"matchLabels": {"app": "bg"}}, "template": {"metadata": {"labels": {"app": "bg"}}}}});
+        "spec": {"selector": {"matchLabels": {"app": "bg"}}, "template": {"metadata": {"labels": {"app": "bg"}}, "spec": {"containers": [{"name": "c", "image": "x"}]}}}});
     assert_eq!(c.post_json(&format!("{base}/replicasets"), &rs).status, 201);
     let r = c.delete(&format!(
         "{base}/deployments/bg?propagationPolicy=Background"

@@ -711,7 +711,7 @@ fn namespace_delete_23() {
         (
             "/apis/apps/v1/namespaces/rec-kinds/deployments",
             json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
-            "spec": {"selector": {"matchLabels": {"app": "d"}}, "template": {"metadata": {"labels": {"app": "d"}}}}}),
+            "spec": {"selector": {"matchLabels": {"app": "d"}}, "template": {"metadata": {"labels": {"app": "d"}}, "spec": {"containers": [{"name": "c", "image": "x"}]}}}}),
         ),
     ] {
         assert_eq!(r.c.post_json(path, &obj).status, 201);
