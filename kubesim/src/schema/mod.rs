@@ -27,10 +27,32 @@ pub enum ListKind {
     Map(Vec<&'static str>),
 }
 
+/// A scalar's Go type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scalar {
+    String,
+    Int32,
+    Int64,
+    Bool,
+    Float,
+}
+
+impl Scalar {
+    fn go(self) -> &'static str {
+        match self {
+            Scalar::String => "string",
+            Scalar::Int32 => "int32",
+            Scalar::Int64 => "int64",
+            Scalar::Bool => "bool",
+            Scalar::Float => "float64",
+        }
+    }
+}
+
 /// A field's type.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Ty {
-    Scalar,
+    Scalar(Scalar),
     /// Anything goes (int-or-string, quantity, time, raw extension).
     Any,
     Object(usize),
@@ -51,7 +73,11 @@ fn parse_ty(code: &'static str) -> Ty {
     let (shape, strategy) = code.split_once('|').unwrap_or((code, ""));
     let elem = |s: &'static str| -> Ty {
         match s {
-            "s" => Ty::Scalar,
+            "s" => Ty::Scalar(Scalar::String),
+            "i32" => Ty::Scalar(Scalar::Int32),
+            "i64" => Ty::Scalar(Scalar::Int64),
+            "b" => Ty::Scalar(Scalar::Bool),
+            "f" => Ty::Scalar(Scalar::Float),
             t if t.starts_with('T') => t[1..].parse().map(Ty::Object).unwrap_or(Ty::Any),
             _ => Ty::Any,
         }
@@ -149,6 +175,94 @@ pub fn unknown_fields(ty: &Ty, v: &Value, path: &str, out: &mut Vec<String>) {
     }
 }
 
+/// The first value of the wrong JSON type, as Go's decoder reports it:
+/// `json: cannot unmarshal number into Go struct field EnvVar.spec.template.spec.containers.env.value of type string`.
+pub fn type_error(ty: &Ty, v: &Value) -> Option<String> {
+    let Ty::Object(i) = ty else { return None };
+    let mut path = Vec::new();
+    walk_types(ty, v, short_name(*i), &mut path)
+}
+
+fn short_name(i: usize) -> &'static str {
+    let name = type_def(i).name;
+    name.rsplit('.').next().unwrap_or(name)
+}
+
+/// Go's name of a type: `string`, `[]string`, `v1.PodSpec`...
+fn go_type(ty: &Ty) -> String {
+    match ty {
+        Ty::Scalar(s) => s.go().to_string(),
+        Ty::Any => "interface {}".to_string(),
+        Ty::Object(i) => {
+            let name = type_def(*i).name;
+            let mut parts = name.rsplit('.');
+            let short = parts.next().unwrap_or(name);
+            format!("{}.{short}", parts.next().unwrap_or(""))
+        }
+        Ty::List(e, _) => format!("[]{}", go_type(e)),
+        Ty::Map(e) => format!("map[string]{}", go_type(e)),
+    }
+}
+
+fn describe(v: &Value) -> String {
+    match v {
+        Value::String(_) => "string".into(),
+        Value::Bool(_) => "bool".into(),
+        Value::Number(n) if n.is_f64() => format!("number {n}"),
+        Value::Number(_) => "number".into(),
+        Value::Array(_) => "array".into(),
+        Value::Object(_) => "object".into(),
+        Value::Null => "null".into(),
+    }
+}
+
+fn walk_types(ty: &Ty, v: &Value, strukt: &str, path: &mut Vec<String>) -> Option<String> {
+    let mismatch = || {
+        Some(format!(
+            "json: cannot unmarshal {} into Go struct field {strukt}.{} of type {}",
+            describe(v),
+            path.join("."),
+            go_type(ty)
+        ))
+    };
+    if let Ty::Object(i) = ty
+        && type_def(*i).any
+    {
+        // Time, IntOrString, Quantity, RawExtension: custom decoders.
+        return None;
+    }
+    match (ty, v) {
+        (_, Value::Null) | (Ty::Any, _) => None,
+        (Ty::Scalar(s), _) => {
+            let ok = match s {
+                Scalar::String => v.is_string(),
+                Scalar::Bool => v.is_boolean(),
+                Scalar::Float => v.is_number(),
+                Scalar::Int32 => v.as_i64().is_some_and(|n| i32::try_from(n).is_ok()),
+                Scalar::Int64 => v.is_i64() || v.is_u64(),
+            };
+            if ok { None } else { mismatch() }
+        }
+        (Ty::Object(i), Value::Object(m)) => {
+            let inner = short_name(*i);
+            for (k, x) in m {
+                if let Some(t) = field(*i, k) {
+                    path.push(k.clone());
+                    let e = walk_types(t, x, inner, path);
+                    path.pop();
+                    if e.is_some() {
+                        return e;
+                    }
+                }
+            }
+            None
+        }
+        (Ty::List(e, _), Value::Array(a)) => a.iter().find_map(|x| walk_types(e, x, strukt, path)),
+        (Ty::Map(e), Value::Object(m)) => m.values().find_map(|x| walk_types(e, x, strukt, path)),
+        _ => mismatch(),
+    }
+}
+
 /// Removes the fields [`unknown_fields`] reports (what the real decoder
 /// drops when it does not reject them).
 pub fn prune(ty: &Ty, v: &mut Value) {
@@ -208,6 +322,27 @@ mod tests {
             pruned["spec"]["template"]["spec"]["containers"][0],
             json!({"name": "a"})
         );
+    }
+
+    #[test]
+    fn reports_type_errors_as_go_does() {
+        let d = json!({"spec": {"template": {"spec": {"containers": [{"name": "a", "env": [{"name": "X", "value": 1}]}]}}}});
+        assert_eq!(
+            type_error(&deployment(), &d).unwrap(),
+            "json: cannot unmarshal number into Go struct field EnvVar.spec.template.spec.containers.env.value of type string"
+        );
+        let d = json!({"spec": {"replicas": "3"}});
+        assert_eq!(
+            type_error(&deployment(), &d).unwrap(),
+            "json: cannot unmarshal string into Go struct field DeploymentSpec.spec.replicas of type int32"
+        );
+        let cm = crate::resources::find("", "v1", "configmaps").unwrap().1;
+        let cm = Ty::Object(root(cm).unwrap());
+        assert_eq!(
+            type_error(&cm, &json!({"data": {"port": 8080}})).unwrap(),
+            "json: cannot unmarshal number into Go struct field ConfigMap.data of type string"
+        );
+        assert!(type_error(&cm, &json!({"data": {"port": "8080"}})).is_none());
     }
 
     #[test]

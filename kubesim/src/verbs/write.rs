@@ -28,6 +28,15 @@ pub fn unknown_fields(
     fv: FieldValidation,
 ) -> Result<Vec<String>, ApiError> {
     let root = schema::root(rt).map(schema::Ty::Object);
+    if let Some(ty) = &root
+        && let Some(e) = schema::type_error(ty, &Value::Object(obj.clone()))
+    {
+        return Err(ApiError::bad_request(format!(
+            "{kind} in version \"{v}\" cannot be handled as a {kind}: {e}",
+            kind = rt.kind,
+            v = rt.version
+        )));
+    }
     let unknown = match &root {
         Some(ty) => {
             let mut out = Vec::new();

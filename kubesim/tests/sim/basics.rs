@@ -341,3 +341,17 @@ fn nested_unknown_fields_follow_field_validation() {
         json!({"name": "c", "image": "x"})
     );
 }
+
+#[test]
+fn wrong_json_types_are_rejected_as_go_decodes_them() {
+    let (_sim, c) = start();
+    let r = c.post_json(
+        "/api/v1/namespaces/default/configmaps",
+        &json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "n"}, "data": {"port": 8080}}),
+    );
+    assert_eq!(r.status, 400);
+    assert_eq!(
+        r.json()["message"],
+        "ConfigMap in version \"v1\" cannot be handled as a ConfigMap: json: cannot unmarshal number into Go struct field ConfigMap.data of type string"
+    );
+}
