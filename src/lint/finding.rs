@@ -92,7 +92,6 @@ pub struct Findings {
 }
 
 impl Findings {
-    #[allow(clippy::too_many_arguments)]
     fn push(
         &mut self,
         severity: Severity,

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::Context;
 use super::finding::{Findings, Subject};
-use super::path::join_path;
+use super::path::{field, join_path};
 use super::pods::{Container, PodTemplate};
 
 pub fn check(ctx: &Context, out: &mut Findings) {
@@ -151,7 +151,7 @@ fn security(pod: &PodTemplate, c: &Container, at: &Subject, out: &mut Findings) 
         out.error(
             "policy/hardening",
             at,
-            &join_path(&sc, "capabilities.drop"),
+            &field(&sc, "capabilities.drop"),
             format!("container `{name}` does not drop all capabilities"),
             "set capabilities: {drop: [ALL]} in the container's securityContext",
         );
@@ -161,7 +161,7 @@ fn security(pod: &PodTemplate, c: &Container, at: &Subject, out: &mut Findings) 
         out.error(
             "policy/hardening",
             at,
-            &join_path(&sc, "seccompProfile.type"),
+            &field(&sc, "seccompProfile.type"),
             format!("container `{name}` runs without a seccomp profile ({})", seccomp.unwrap_or("not set")),
             "set seccompProfile: {type: RuntimeDefault} in the pod's or container's securityContext",
         );

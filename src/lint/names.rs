@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use super::Context;
 use super::finding::{Findings, Subject};
-use super::path::{items, join_path};
+use super::path::{field, items, join_path};
 
 /// Lowercase alphanumerics and `-`, alphanumeric at both ends, ≤ `max`.
 pub fn dns1123_label(s: &str, max: usize) -> Result<(), String> {
@@ -155,7 +155,7 @@ pub fn check(ctx: &Context, out: &mut Findings) {
         }
         for (path, t) in items(&o.value["spec"], "spec", "volumeClaimTemplates") {
             if let Some(n) = t.pointer("/metadata/name").and_then(Value::as_str) {
-                name(out, &at, &join_path(&path, "metadata.name"), n, |s| {
+                name(out, &at, &field(&path, "metadata.name"), n, |s| {
                     dns1123_label(s, 63)
                 });
             }

@@ -7,6 +7,14 @@ use serde_json::Value;
 
 pub use crate::yaml::load::{index_path, join_path};
 
+/// Appends a dotted field path written in code (`capabilities.drop`): each
+/// segment a key, unlike [`join_path`], which quotes a key holding a dot.
+pub fn field(base: &str, dotted: &str) -> String {
+    dotted
+        .split('.')
+        .fold(base.to_string(), |p, k| join_path(&p, k))
+}
+
 /// One step of a path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Seg<'a> {
@@ -92,6 +100,7 @@ mod tests {
         assert!(ends_with(&segs, &["ports", "[]", "protocol"]));
         assert!(ends_with(&segs, &["*", "[]", "protocol"]));
         assert!(!ends_with(&segs, &["ports", "protocol"]));
+        assert_eq!(field("a[0]", "b.c"), "a[0].b.c");
         assert_eq!(
             render(&[Seg::Key("labels"), Seg::Key("a.io/b")]),
             "labels[\"a.io/b\"]"

@@ -15,29 +15,46 @@ use crate::manifest::Object;
 
 use super::Context;
 use super::finding::{Findings, Subject};
-use super::path::{items, join_path};
+use super::path::{field, items, join_path};
 use super::selectors::map_selects;
+
+/// The object whose references are checked.
+struct Referrer<'c, 'a> {
+    ctx: &'c Context<'a>,
+    at: Subject,
+    namespace: &'c str,
+}
+
+/// One reference: `kind` named by the text at `name` (a JSON value, absent
+/// or not text when the template got it wrong), found at `path`.
+struct Reference<'v> {
+    kind: &'v str,
+    name: Option<&'v Value>,
+    path: String,
+    optional: bool,
+}
 
 pub fn check(ctx: &Context, out: &mut Findings) {
     for pod in &ctx.pods {
-        let at = Subject::object(pod.object, pod.index);
-        let ns = pod.namespace();
+        let from = Referrer {
+            ctx,
+            at: Subject::object(pod.object, pod.index),
+            namespace: pod.namespace(),
+        };
         for c in pod.containers() {
             for (path, e) in items(c.value, &c.path, "env") {
                 for (kind, field) in [("ConfigMap", "configMapKeyRef"), ("Secret", "secretKeyRef")]
                 {
-                    let Some(r) = e.pointer(&format!("/valueFrom/{field}")) else {
-                        continue;
-                    };
-                    let path = join_path(&join_path(&path, "valueFrom"), field);
-                    key_ref(ctx, out, &at, ns, kind, &path, r);
+                    if let Some(r) = e.get("valueFrom").and_then(|v| v.get(field)) {
+                        let path = join_path(&join_path(&path, "valueFrom"), field);
+                        from.key(out, kind, &path, r);
+                    }
                 }
             }
             for (path, e) in items(c.value, &c.path, "envFrom") {
                 for (kind, field) in [("ConfigMap", "configMapRef"), ("Secret", "secretRef")] {
                     if let Some(r) = e.get(field) {
-                        let path = join_path(&join_path(&path, field), "name");
-                        object_ref(ctx, out, &at, ns, kind, &path, r.get("name"), optional(r));
+                        from.named(out, kind, join_path(&path, field), r, "name");
                     }
                 }
             }
@@ -53,74 +70,60 @@ pub fn check(ctx: &Context, out: &mut Findings) {
                 ),
             ] {
                 if let Some(r) = v.get(field) {
-                    let path = join_path(&join_path(&path, field), name_field);
-                    object_ref(
-                        ctx,
-                        out,
-                        &at,
-                        ns,
-                        kind,
-                        &path,
-                        r.get(name_field),
-                        optional(r),
-                    );
+                    from.named(out, kind, join_path(&path, field), r, name_field);
                 }
             }
         }
-        if let Some(sa) = pod.spec.get("serviceAccountName").and_then(Value::as_str)
-            && sa != "default"
-        {
-            let path = join_path(&pod.spec_path(), "serviceAccountName");
-            object_ref(
-                ctx,
+        let sa = pod.spec.get("serviceAccountName");
+        if sa.is_some_and(|s| s != "default") {
+            from.object(
                 out,
-                &at,
-                ns,
-                "ServiceAccount",
-                &path,
-                Some(&Value::from(sa)),
-                false,
+                Reference {
+                    kind: "ServiceAccount",
+                    name: sa,
+                    path: join_path(&pod.spec_path(), "serviceAccountName"),
+                    optional: false,
+                },
             );
         }
     }
     for (o, at) in ctx.each() {
-        let ns = o.namespace();
+        let from = Referrer {
+            ctx,
+            at,
+            namespace: o.namespace(),
+        };
         match o.kind() {
-            "Ingress" => ingress(ctx, out, &at, o),
+            "Ingress" => from.ingress(out, o),
             "HorizontalPodAutoscaler" => {
                 let target = o.value.pointer("/spec/scaleTargetRef");
-                let kind = target
-                    .and_then(|t| t.get("kind"))
-                    .and_then(Value::as_str)
-                    .unwrap_or("");
-                let name = target.and_then(|t| t.get("name"));
-                object_ref(
-                    ctx,
+                from.object(
                     out,
-                    &at,
-                    ns,
-                    kind,
-                    "spec.scaleTargetRef.name",
-                    name,
-                    false,
+                    Reference {
+                        kind: target
+                            .and_then(|t| t.get("kind"))
+                            .and_then(Value::as_str)
+                            .unwrap_or(""),
+                        name: target.and_then(|t| t.get("name")),
+                        path: "spec.scaleTargetRef.name".into(),
+                        optional: false,
+                    },
                 );
             }
             "StatefulSet" => {
-                let name = o.value.pointer("/spec/serviceName");
-                if name.is_some() {
-                    object_ref(
-                        ctx,
+                if let Some(name) = o.value.pointer("/spec/serviceName") {
+                    from.object(
                         out,
-                        &at,
-                        ns,
-                        "Service",
-                        "spec.serviceName",
-                        name,
-                        false,
+                        Reference {
+                            kind: "Service",
+                            name: Some(name),
+                            path: "spec.serviceName".into(),
+                            optional: false,
+                        },
                     );
                 }
             }
-            "Service" => target_ports(ctx, out, &at, o),
+            "Service" => from.target_ports(out, o),
             _ => {}
         }
     }
@@ -130,186 +133,185 @@ fn optional(r: &Value) -> bool {
     r.get("optional").and_then(Value::as_bool).unwrap_or(false)
 }
 
-/// A reference to `kind/name` in `ns`: the object, when rendered.
-#[allow(clippy::too_many_arguments)]
-fn object_ref<'a>(
-    ctx: &Context<'a>,
-    out: &mut Findings,
-    at: &Subject,
-    ns: &str,
-    kind: &str,
-    path: &str,
-    name: Option<&Value>,
-    optional: bool,
-) -> Option<&'a Object> {
-    let name = name.and_then(Value::as_str).unwrap_or("");
-    if let Some(o) = ctx.find(kind, ns, name) {
-        return Some(o);
-    }
-    if optional {
-        return None;
-    }
-    if ctx.is_external(kind, name) {
-        out.note(
-            "semantics/reference",
-            at,
-            path,
-            format!("{kind} `{name}` is not rendered: it must exist in namespace {ns} before the install"),
-            "create it first (e.g. with your external secret manager)",
+impl<'a> Referrer<'_, 'a> {
+    /// A `{<name_field>: NAME, optional}` reference at `base`.
+    fn named(&self, out: &mut Findings, kind: &str, base: String, r: &Value, name_field: &str) {
+        self.object(
+            out,
+            Reference {
+                kind,
+                name: r.get(name_field),
+                path: join_path(&base, name_field),
+                optional: optional(r),
+            },
         );
-        return None;
     }
-    let rendered: Vec<&str> = ctx
-        .objects
-        .iter()
-        .filter(|o| o.kind() == kind && o.namespace() == ns)
-        .map(Object::name)
-        .collect();
-    let fix = if rendered.is_empty() {
-        format!("render a {kind} named `{name}`, or fix the name")
-    } else {
-        format!("name one of the rendered {kind}s: {}", rendered.join(", "))
-    };
-    out.error(
-        "semantics/reference",
-        at,
-        path,
-        format!("names {kind} `{name}`, which this render does not contain"),
-        fix,
-    );
-    None
-}
 
-/// A `configMapKeyRef`/`secretKeyRef`: the object and its key.
-fn key_ref(
-    ctx: &Context,
-    out: &mut Findings,
-    at: &Subject,
-    ns: &str,
-    kind: &str,
-    path: &str,
-    r: &Value,
-) {
-    let name_path = join_path(path, "name");
-    let Some(target) = object_ref(
-        ctx,
-        out,
-        at,
-        ns,
-        kind,
-        &name_path,
-        r.get("name"),
-        optional(r),
-    ) else {
-        return;
-    };
-    let key = r.get("key").and_then(Value::as_str).unwrap_or("");
-    let keys: Vec<&str> = ["data", "binaryData", "stringData"]
-        .iter()
-        .filter_map(|f| target.value.get(*f).and_then(Value::as_object))
-        .flat_map(|m| m.keys().map(String::as_str))
-        .collect();
-    if keys.contains(&key) || optional(r) {
-        return;
-    }
-    out.error(
-        "semantics/reference",
-        at,
-        &join_path(path, "key"),
-        format!("{kind} `{}` has no key `{key}`", target.name()),
-        format!("use one of its keys: {}", keys.join(", ")),
-    );
-}
-
-fn ingress(ctx: &Context, out: &mut Findings, at: &Subject, o: &Object) {
-    let ns = o.namespace();
-    let mut backends: Vec<(String, &Value)> = Vec::new();
-    if let Some(b) = o.value.pointer("/spec/defaultBackend/service") {
-        backends.push(("spec.defaultBackend.service".into(), b));
-    }
-    for (rule_path, rule) in items(&o.value["spec"], "spec", "rules") {
-        let Some(http) = rule.get("http") else {
-            continue;
+    /// The referenced object, when rendered; otherwise a finding (none
+    /// when optional, a note when expected outside the render).
+    fn object(&self, out: &mut Findings, r: Reference) -> Option<&'a Object> {
+        let (ctx, ns, kind) = (self.ctx, self.namespace, r.kind);
+        let name = r.name.and_then(Value::as_str).unwrap_or("");
+        if let Some(o) = ctx.find(kind, ns, name) {
+            return Some(o);
+        }
+        if r.optional {
+            return None;
+        }
+        if ctx.is_external(kind, name) {
+            out.note(
+                "semantics/reference",
+                &self.at,
+                &r.path,
+                format!(
+                    "{kind} `{name}` is not rendered: it must exist in namespace {ns} before the install"
+                ),
+                "create it first (e.g. with your external secret manager)",
+            );
+            return None;
+        }
+        let rendered: Vec<&str> = ctx
+            .objects
+            .iter()
+            .filter(|o| o.kind() == kind && o.namespace() == ns)
+            .map(Object::name)
+            .collect();
+        let fix = if rendered.is_empty() {
+            format!("render a {kind} named `{name}`, or fix the name")
+        } else {
+            format!("name one of the rendered {kind}s: {}", rendered.join(", "))
         };
-        for (path, p) in items(http, &join_path(&rule_path, "http"), "paths") {
-            if let Some(b) = p.pointer("/backend/service") {
-                backends.push((join_path(&path, "backend.service"), b));
+        out.error(
+            "semantics/reference",
+            &self.at,
+            &r.path,
+            format!("names {kind} `{name}`, which this render does not contain"),
+            fix,
+        );
+        None
+    }
+
+    /// A `configMapKeyRef`/`secretKeyRef` at `path`: the object and its key.
+    fn key(&self, out: &mut Findings, kind: &str, path: &str, r: &Value) {
+        let reference = Reference {
+            kind,
+            name: r.get("name"),
+            path: join_path(path, "name"),
+            optional: optional(r),
+        };
+        let Some(target) = self.object(out, reference) else {
+            return;
+        };
+        let key = r.get("key").and_then(Value::as_str).unwrap_or("");
+        let keys: Vec<&str> = ["data", "binaryData", "stringData"]
+            .iter()
+            .filter_map(|f| target.value.get(*f).and_then(Value::as_object))
+            .flat_map(|m| m.keys().map(String::as_str))
+            .collect();
+        if keys.contains(&key) || optional(r) {
+            return;
+        }
+        out.error(
+            "semantics/reference",
+            &self.at,
+            &join_path(path, "key"),
+            format!("{kind} `{}` has no key `{key}`", target.name()),
+            format!("use one of its keys: {}", keys.join(", ")),
+        );
+    }
+
+    /// Every backend of an Ingress names a rendered Service and one of its ports.
+    fn ingress(&self, out: &mut Findings, o: &Object) {
+        let mut backends: Vec<(String, &Value)> = Vec::new();
+        if let Some(b) = o.value.pointer("/spec/defaultBackend/service") {
+            backends.push(("spec.defaultBackend.service".into(), b));
+        }
+        for (rule_path, rule) in items(&o.value["spec"], "spec", "rules") {
+            let Some(http) = rule.get("http") else {
+                continue;
+            };
+            for (path, p) in items(http, &join_path(&rule_path, "http"), "paths") {
+                if let Some(b) = p.pointer("/backend/service") {
+                    backends.push((field(&path, "backend.service"), b));
+                }
+            }
+        }
+        for (path, b) in backends {
+            let Some(svc) = self.object(
+                out,
+                Reference {
+                    kind: "Service",
+                    name: b.get("name"),
+                    path: join_path(&path, "name"),
+                    optional: false,
+                },
+            ) else {
+                continue;
+            };
+            let (field, wanted) = match (b.pointer("/port/name"), b.pointer("/port/number")) {
+                (Some(n), _) => ("name", n),
+                (None, Some(n)) => ("number", n),
+                _ => continue,
+            };
+            let service_field = if field == "name" { "name" } else { "port" };
+            let declared = svc
+                .value
+                .pointer("/spec/ports")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .any(|p| p.get(service_field) == Some(wanted));
+            if !declared {
+                out.error(
+                    "semantics/reference",
+                    &self.at,
+                    &join_path(&join_path(&path, "port"), field),
+                    format!("Service `{}` has no port {field} {wanted}", svc.name()),
+                    "name a port the Service declares",
+                );
             }
         }
     }
-    for (path, b) in backends {
-        let Some(svc) = object_ref(
-            ctx,
-            out,
-            at,
-            ns,
-            "Service",
-            &join_path(&path, "name"),
-            b.get("name"),
-            false,
-        ) else {
-            continue;
-        };
-        let ports = svc.value.pointer("/spec/ports").and_then(Value::as_array);
-        let ports: Vec<&Value> = ports.into_iter().flatten().collect();
-        let (field, wanted) = match (b.pointer("/port/name"), b.pointer("/port/number")) {
-            (Some(n), _) => ("name", n),
-            (None, Some(n)) => ("number", n),
-            _ => continue,
-        };
-        let have = |p: &&Value| match field {
-            "name" => p.get("name") == Some(wanted),
-            _ => p.get("port") == Some(wanted),
-        };
-        if !ports.iter().any(have) {
-            out.error(
-                "semantics/reference",
-                at,
-                &join_path(&join_path(&path, "port"), field),
-                format!("Service `{}` has no port {field} {wanted}", svc.name()),
-                "name a port the Service declares",
-            );
-        }
-    }
-}
 
-/// A Service's named `targetPort` must be a container port name of every
-/// pod it selects.
-fn target_ports(ctx: &Context, out: &mut Findings, at: &Subject, o: &Object) {
-    let Some(sel) = o.value.pointer("/spec/selector").and_then(Value::as_object) else {
-        return;
-    };
-    if sel.is_empty() {
-        return;
-    }
-    let pods: Vec<_> = ctx
-        .pods_in(o.namespace())
-        .filter(|p| map_selects(sel, &p.labels))
-        .collect();
-    for (path, port) in items(&o.value["spec"], "spec", "ports") {
-        let Some(target) = port.get("targetPort").and_then(Value::as_str) else {
-            continue;
+    /// A Service's named `targetPort` must be a container port name of
+    /// every pod it selects.
+    fn target_ports(&self, out: &mut Findings, o: &Object) {
+        let Some(sel) = o.value.pointer("/spec/selector").and_then(Value::as_object) else {
+            return;
         };
-        for pod in &pods {
-            let named = pod.containers().iter().any(|c| {
-                c.value
-                    .get("ports")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .any(|p| p.get("name").and_then(Value::as_str) == Some(target))
-            });
-            if !named {
-                out.error(
-                    "semantics/reference",
-                    at,
-                    &join_path(&path, "targetPort"),
-                    format!(
-                        "targets port `{target}`, which {}'s pods do not name",
-                        pod.object.id()
-                    ),
-                    "name the container port so, or target the port the pods declare",
-                );
+        if sel.is_empty() {
+            return;
+        }
+        let pods: Vec<_> = self
+            .ctx
+            .pods_in(self.namespace)
+            .filter(|p| map_selects(sel, &p.labels))
+            .collect();
+        for (path, port) in items(&o.value["spec"], "spec", "ports") {
+            let Some(target) = port.get("targetPort").and_then(Value::as_str) else {
+                continue;
+            };
+            for pod in &pods {
+                let named = pod.containers().iter().any(|c| {
+                    c.value
+                        .get("ports")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .any(|p| p.get("name").and_then(Value::as_str) == Some(target))
+                });
+                if !named {
+                    out.error(
+                        "semantics/reference",
+                        &self.at,
+                        &join_path(&path, "targetPort"),
+                        format!(
+                            "targets port `{target}`, which {}'s pods do not name",
+                            pod.object.id()
+                        ),
+                        "name the container port so, or target the port the pods declare",
+                    );
+                }
             }
         }
     }

@@ -231,6 +231,21 @@ fn a_template_error_hides_no_other_problem() {
 }
 
 #[test]
+fn a_template_that_does_not_compile_is_reported() {
+    let (_, report) = lint_patched("dev", &[], &[("broken.yaml", "{% if %}\n")], &[]);
+    assert_eq!(report.findings.len(), 1, "{:#?}", report.findings);
+    let f = &report.findings[0];
+    assert_eq!(f.rule, "structure/render");
+    assert!(f.object.ends_with("/broken.yaml"), "{}", f.object);
+    assert!(
+        f.message.contains("no template could be rendered"),
+        "{}",
+        f.message
+    );
+    assert_eq!(report.objects, 0);
+}
+
+#[test]
 fn documents_need_api_version_kind_and_name() {
     let (_, report) = lint_patched(
         "dev",
@@ -637,6 +652,32 @@ fn env_value_from_must_name_a_rendered_key() {
         &at("env[1].valueFrom.configMapKeyRef.key"),
     );
     assert!(key.fix.contains("POSTGRES_DB"), "{}", key.fix);
+}
+
+#[test]
+fn ingress_backends_and_target_ports_must_exist() {
+    let (_, report) = lint_patched(
+        "dev",
+        &[
+            ("ingress.yaml", "port: {name: http}", "port: {name: web}"),
+            ("backend.yaml", "targetPort: http", "targetPort: web"),
+        ],
+        &[],
+        &[],
+    );
+    let ingress = "Ingress/thebot-dev/thebot-dev-ingress";
+    let port = |i: usize| format!("spec.rules[0].http.paths[{i}].backend.service.port.name");
+    report.assert_only(&[
+        ("semantics/reference", ingress, &port(0)),
+        ("semantics/reference", ingress, &port(1)),
+        ("semantics/reference", ingress, &port(2)),
+        ("semantics/reference", ingress, &port(3)),
+        (
+            "semantics/reference",
+            "Service/thebot-dev/thebot-dev-backend",
+            "spec.ports[0].targetPort",
+        ),
+    ]);
 }
 
 #[test]
