@@ -1,8 +1,9 @@
 //! Semantic validation per kind, the part of the real server's
 //! `Validate`/`ValidateUpdate` that thebot's objects can trip: workload
 //! selectors and templates, containers, immutable fields (a workload's
-//! selector, a Job's template, an immutable ConfigMap/Secret's data), and
-//! Service ports. Messages follow the real ones (fixtures 07, 12).
+//! selector, a Job's template, an immutable ConfigMap/Secret's data), the
+//! 1 MiB limit on ConfigMap/Secret data, and Service ports. Messages
+//! follow the real ones (fixtures 07, 12).
 //!
 //! # Caveats
 //! Far from complete; a real server checks much more (resource quantities,
@@ -145,6 +146,31 @@ fn object_causes(rt: &ResourceType, obj: &Value) -> Vec<Cause> {
             &mut out,
         ),
         ("", "pods") => pod_spec_causes(obj.get("spec"), "spec", &mut out),
+        ("", "configmaps" | "secrets") => {
+            // The total size of a ConfigMap's or Secret's data.
+            let secret = rt.plural == "secrets";
+            let size: usize = ["data", "binaryData"]
+                .iter()
+                .filter_map(|f| obj.get(*f).and_then(Value::as_object))
+                .flat_map(|m| m.iter())
+                .map(|(k, v)| {
+                    let text = v.as_str().unwrap_or_default();
+                    if secret {
+                        crate::base64::decode(text).map_or(text.len(), |b| b.len())
+                    } else {
+                        k.len() + text.len()
+                    }
+                })
+                .sum();
+            const MAX: usize = 1024 * 1024;
+            if size > MAX {
+                out.push(Cause {
+                    reason: "FieldValueTooLong",
+                    message: format!("Too long: may not be more than {MAX} bytes"),
+                    field: secret.then(|| "data".to_string()),
+                });
+            }
+        }
         ("", "services") => {
             let ty = get(obj, &["spec", "type"])
                 .and_then(Value::as_str)

@@ -355,3 +355,55 @@ fn wrong_json_types_are_rejected_as_go_decodes_them() {
         "ConfigMap in version \"v1\" cannot be handled as a ConfigMap: json: cannot unmarshal number into Go struct field ConfigMap.data of type string"
     );
 }
+
+#[test]
+fn delete_preconditions_and_secret_size() {
+    let (_sim, c) = start();
+    let base = "/apis/coordination.k8s.io/v1/namespaces/default/leases";
+    let lease = c
+        .post_json(
+            base,
+            &json!({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": {"name": "lock"},
+                "spec": {"holderIdentity": "me", "leaseDurationSeconds": 30}}),
+        )
+        .json();
+    let uid = lease["metadata"]["uid"].as_str().unwrap();
+    let rv = lease["metadata"]["resourceVersion"].as_str().unwrap();
+    let del = |pre: serde_json::Value| {
+        let body =
+            json!({"kind": "DeleteOptions", "apiVersion": "v1", "preconditions": pre}).to_string();
+        c.send(
+            "DELETE",
+            &format!("{base}/lock"),
+            &[],
+            Some(("application/json", body.as_bytes())),
+        )
+    };
+    let stale = del(json!({"uid": uid, "resourceVersion": "1"}));
+    assert_eq!(stale.status, 409);
+    assert_eq!(
+        stale.json()["message"],
+        format!(
+            "Operation cannot be fulfilled on leases.coordination.k8s.io \"lock\": Precondition failed: ResourceVersion in precondition: 1, ResourceVersion in object meta: {rv}"
+        )
+    );
+    assert_eq!(
+        del(json!({"uid": "other", "resourceVersion": rv})).status,
+        409
+    );
+    assert_eq!(del(json!({"uid": uid, "resourceVersion": rv})).status, 200);
+
+    let big = "QUFB".repeat(300_000); // 900,000 bytes decoded
+    let secret = |name: &str, n: usize| {
+        let mut data = serde_json::Map::new();
+        for i in 0..n {
+            data.insert(format!("k{i}"), json!(big));
+        }
+        json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name}, "data": data})
+    };
+    let ok = c.post_json("/api/v1/namespaces/default/secrets", &secret("one", 1));
+    assert_eq!(ok.status, 201);
+    let too_big = c.post_json("/api/v1/namespaces/default/secrets", &secret("two", 2));
+    assert_eq!(too_big.status, 422);
+    assert_eq!(too_big.json()["details"]["causes"][0]["field"], "data");
+}
