@@ -196,7 +196,8 @@ const TABLE: &[Row] = &[
 ];
 
 pub fn check(ctx: &Context, out: &mut Findings) {
-    for (o, at) in ctx.each() {
+    // A Secret holds no quantity or enum, and its data must never be quoted.
+    for (o, at) in ctx.each().filter(|(o, _)| o.kind() != "Secret") {
         let kind = o.kind();
         walk_scalars(&o.value, &mut |segs: &[Seg], v: &Value| {
             let Some(text) = v.as_str() else { return };

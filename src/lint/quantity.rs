@@ -25,7 +25,8 @@ const POSITIONS: &[&[&str]] = &[
 ];
 
 pub fn check(ctx: &Context, out: &mut Findings) {
-    for (o, at) in ctx.each() {
+    // A Secret holds no quantity or enum, and its data must never be quoted.
+    for (o, at) in ctx.each().filter(|(o, _)| o.kind() != "Secret") {
         walk_scalars(&o.value, &mut |segs: &[Seg], v: &Value| {
             let Some(text) = v.as_str() else { return };
             if !POSITIONS.iter().any(|p| ends_with(segs, p)) || is_valid(text) {

@@ -124,10 +124,33 @@ pub fn check(ctx: &Context, out: &mut Findings) {
             .iter()
             .find(|(a, k, _)| *a == api_version && *k == kind)
         {
-            Some((_, _, strict)) => report(&strict(&o.value), &at, out),
+            Some((_, _, strict)) => {
+                let mut outcome = strict(&o.value);
+                if kind == "Secret" {
+                    redact(&mut outcome);
+                }
+                report(&outcome, &at, out)
+            }
             None => unknown_kind(api_version, kind, &at, out),
         }
     }
+}
+
+/// A Secret's data never reaches the terminal (SPEC §3): serde's message
+/// quotes the value (`invalid type: integer `12345``), so only what was
+/// expected is kept.
+fn redact(outcome: &mut Outcome) {
+    let Some((path, message)) = &mut outcome.wrong else {
+        return;
+    };
+    if !(path.starts_with("data") || path.starts_with("stringData")) {
+        return;
+    }
+    let expected = message
+        .split_once(", expected")
+        .map(|(_, e)| format!(": expected{e}"))
+        .unwrap_or_default();
+    *message = format!("the value is invalid (not shown: Secret data){expected}");
 }
 
 fn report(outcome: &Outcome, at: &Subject, out: &mut Findings) {
@@ -213,6 +236,19 @@ mod tests {
             "spec.template.spec.containers[0].ports[0].containerPort"
         );
         assert!(message.contains("invalid type"), "{message}");
+    }
+
+    #[test]
+    fn secret_data_is_never_quoted() {
+        let secret = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"},
+                            "data": {"PW": 12345}});
+        let mut out = strict::<core::v1::Secret>(&secret);
+        assert!(out.wrong.as_ref().unwrap().1.contains("12345"));
+        redact(&mut out);
+        let (path, message) = out.wrong.unwrap();
+        assert_eq!(path, "data.PW");
+        assert!(!message.contains("12345"), "{message}");
+        assert!(message.contains("not shown"), "{message}");
     }
 
     #[test]

@@ -318,6 +318,29 @@ fn wrong_types_are_errors_with_their_path() {
     assert!(report.findings[0].message.contains("invalid type"));
 }
 
+/// SPEC §3: secret values never appear in terminal output, not even in a
+/// type error about them.
+#[test]
+fn a_wrong_type_in_secret_data_does_not_print_the_value() {
+    let (out, report) = lint_patched(
+        "dev",
+        &[(
+            "config.yaml",
+            "SECRET_KEY: {{ s.djangoSecretKey | b64 }}",
+            "SECRET_KEY: 987654321",
+        )],
+        &[],
+        &[],
+    );
+    report.assert_only(&[(
+        "schema/type",
+        "Secret/thebot-dev/thebot-dev-secret",
+        "data.SECRET_KEY",
+    )]);
+    assert!(!out.stdout.contains("987654321"), "{}", out.stdout);
+    assert!(!out.stderr.contains("987654321"), "{}", out.stderr);
+}
+
 #[test]
 fn an_api_version_kubernetes_does_not_serve_is_an_error() {
     let (_, report) = lint_patched(
