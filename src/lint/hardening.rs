@@ -89,38 +89,36 @@ fn setting<'a>(
 fn security(pod: &PodTemplate, c: &Container, at: &Subject, out: &mut Findings) {
     let sc = join_path(&c.path, "securityContext");
     let name = c.name();
-    let t = Value::Bool(true);
-    let f = Value::Bool(false);
-    let checks: [(&str, bool, bool, &str); 4] = [
-        ("/runAsNonRoot", true, true, "runAsNonRoot: true"),
+    // (field, whether the pod's securityContext applies, the value required
+    // (None: anything but true), the fix)
+    let checks: [(&str, bool, Option<bool>, &str); 4] = [
+        ("runAsNonRoot", true, Some(true), "runAsNonRoot: true"),
         (
-            "/readOnlyRootFilesystem",
+            "readOnlyRootFilesystem",
             false,
-            true,
+            Some(true),
             "readOnlyRootFilesystem: true (mount an emptyDir where the container writes)",
         ),
         (
-            "/allowPrivilegeEscalation",
+            "allowPrivilegeEscalation",
             false,
-            false,
+            Some(false),
             "allowPrivilegeEscalation: false",
         ),
         (
-            "/privileged",
+            "privileged",
             false,
-            false,
+            None,
             "privileged: false (or leave it unset)",
         ),
     ];
-    for (pointer, pod_level, want, fix) in checks {
-        let have = setting(pod, c, pointer, pod_level);
-        let ok = if pointer == "/privileged" {
-            have != Some(&t)
-        } else {
-            have == Some(if want { &t } else { &f })
+    for (field, pod_level, want, fix) in checks {
+        let have = setting(pod, c, &format!("/{field}"), pod_level);
+        let ok = match want {
+            Some(w) => have == Some(&Value::Bool(w)),
+            None => have != Some(&Value::Bool(true)),
         };
         if !ok {
-            let field = pointer.trim_start_matches('/');
             out.error(
                 "policy/hardening",
                 at,
@@ -185,5 +183,36 @@ fn resources(c: &Container, at: &Subject, out: &mut Findings) {
                 );
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Options;
+    use super::super::testing::lint_values;
+    use serde_json::json;
+
+    #[test]
+    fn privileged_and_root_containers_are_caught() {
+        let sc = json!({"runAsNonRoot": true, "readOnlyRootFilesystem": true,
+            "allowPrivilegeEscalation": false, "privileged": true, "runAsUser": 0,
+            "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"}});
+        let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "n"},
+            "spec": {"serviceAccountName": "sa", "automountServiceAccountToken": false,
+                     "containers": [{"name": "c", "image": "x:1", "securityContext": sc,
+                                     "resources": {"requests": {"cpu": "1", "memory": "1Mi"},
+                                                   "limits": {"cpu": "1", "memory": "1Mi"}}}]}});
+        let hardening: Vec<String> = lint_values(vec![pod], &Options::default())
+            .into_iter()
+            .filter(|f| f.rule == "policy/hardening")
+            .map(|f| f.path)
+            .collect();
+        assert_eq!(
+            hardening,
+            [
+                "spec.containers[0].securityContext.privileged",
+                "spec.containers[0].securityContext.runAsUser"
+            ]
+        );
     }
 }

@@ -4,17 +4,17 @@
 //!
 //! The rules come in families, one module each, so that a rule is found by
 //! what it checks:
-//! - structure ([`structure`]): each template's output parses, every
+//! - structure (`structure`): each template's output parses, every
 //!   document is an object with apiVersion, kind and metadata.name, no
 //!   object is rendered twice;
-//! - schema ([`schema`]): built-in kinds deserialize strictly into their
+//! - schema (`schema`): built-in kinds deserialize strictly into their
 //!   k8s-openapi types (unknown fields, wrong types);
-//! - semantics the schema does not catch ([`quantity`], [`enums`],
-//!   [`names`], [`duplicates`], [`volumes`], [`selectors`],
-//!   [`references`]);
-//! - policy ([`hardening`], [`production`], [`network`], [`credentials`],
-//!   [`images`]): SPEC §3 and the defects of the replaced chart (SPEC §1b);
-//! - missing required secrets ([`secrets`]): warnings, so that prod can be
+//! - semantics the schema does not catch (`quantity`, `enums`,
+//!   `names`, `duplicates`, `volumes`, `selectors`,
+//!   `references`);
+//! - policy (`hardening`, `production`, `network`, `credentials`,
+//!   `images`): SPEC §3 and the defects of the replaced chart (SPEC §1b);
+//! - missing required secrets (`secrets`): warnings, so that prod can be
 //!   linted without its secrets (errors under `--strict`).
 //!
 //! The module is pure: it takes the bundle and the merged values and
