@@ -10,6 +10,7 @@ mod base64;
 mod bootstrap;
 mod clock;
 mod control;
+mod convert;
 mod discovery;
 mod error;
 mod gc;

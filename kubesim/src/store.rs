@@ -235,8 +235,21 @@ impl Store {
     }
 
     /// Stores a created or updated object; its rv must be [`Self::next_rv`].
+    /// An object of a twin resource (Events) is stored in both forms.
     pub fn put(&mut self, key: Key, entry: Entry) -> Arc<Entry> {
         debug_assert_eq!(entry.rv, self.next_rv());
+        if let Some(twin) = crate::convert::twin(key.res) {
+            let obj = crate::convert::to_twin(key.res, twin, &entry.to_map());
+            let twin_key = Key {
+                res: twin,
+                ..key.clone()
+            };
+            self.put_one(twin_key, Entry::new(twin, &obj));
+        }
+        self.put_one(key, entry)
+    }
+
+    fn put_one(&mut self, key: Key, entry: Entry) -> Arc<Entry> {
         self.rv = entry.rv;
         let entry = Arc::new(entry);
         self.uids.insert(entry.uid.clone(), key.clone());
@@ -256,8 +269,21 @@ impl Store {
         entry
     }
 
-    /// Removes an object; `last` is its final state with rv [`Self::next_rv`].
+    /// Removes an object (and its twin); `last` is its final state with rv
+    /// [`Self::next_rv`].
     pub fn remove(&mut self, key: &Key, last: Entry) -> Option<Arc<Entry>> {
+        if let Some(twin) = crate::convert::twin(key.res) {
+            let obj = crate::convert::to_twin(key.res, twin, &last.to_map());
+            let twin_key = Key {
+                res: twin,
+                ..key.clone()
+            };
+            self.remove_one(&twin_key, Entry::new(twin, &obj));
+        }
+        self.remove_one(key, last)
+    }
+
+    fn remove_one(&mut self, key: &Key, last: Entry) -> Option<Arc<Entry>> {
         let old = self.objects.remove(key)?;
         self.uids.remove(&old.uid);
         self.rv = last.rv;

@@ -407,3 +407,38 @@ fn delete_preconditions_and_secret_size() {
     assert_eq!(too_big.status, 422);
     assert_eq!(too_big.json()["details"]["causes"][0]["field"], "data");
 }
+
+#[test]
+fn events_are_one_object_under_two_apis() {
+    let (_sim, c) = start();
+    let core = "/api/v1/namespaces/default/events";
+    let v1 = "/apis/events.k8s.io/v1/namespaces/default/events";
+    let (_, rx) = c.watch(&format!(
+        "{core}?watch=1&fieldSelector=involvedObject.name%3Dweb"
+    ));
+    let created = c.post_json(
+        v1,
+        &json!({"apiVersion": "events.k8s.io/v1", "kind": "Event", "metadata": {"name": "e1"},
+            "eventTime": "2026-11-25T10:00:00.000000Z", "reportingController": "thebot", "reportingInstance": "x",
+            "action": "Deploy", "reason": "Started", "regarding": {"kind": "Deployment", "name": "web"},
+            "note": "hello", "type": "Normal"}),
+    );
+    assert_eq!(created.status, 201, "{}", created.text());
+    let as_core = c.get(&format!("{core}/e1")).json();
+    assert_eq!(as_core["message"], "hello");
+    assert_eq!(as_core["involvedObject"]["name"], "web");
+    assert_eq!(
+        as_core["metadata"]["uid"],
+        created.json()["metadata"]["uid"]
+    );
+    assert_eq!(
+        as_core["metadata"]["resourceVersion"],
+        created.json()["metadata"]["resourceVersion"]
+    );
+    let seen = crate::client::take_events(&rx, 1, std::time::Duration::from_secs(2));
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0]["object"]["kind"], "Event");
+    assert_eq!(seen[0]["object"]["apiVersion"], "v1");
+    assert_eq!(c.delete(&format!("{core}/e1")).status, 200);
+    assert_eq!(c.get(&format!("{v1}/e1")).status, 404);
+}

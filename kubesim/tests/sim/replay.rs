@@ -884,3 +884,46 @@ fn discovery_01() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// Fixture 10's Events, read through both APIs: the controllers' core/v1
+/// Events are created as they were recorded (the controllers are part 3),
+/// then both lists must match the recording.
+#[test]
+fn events_both_apis_10() {
+    let mut r = Replay::new(&["rec-work"]);
+    let fx = fixture("10-deployment-progress-deadline.json");
+    let steps = fx["steps"].as_array().unwrap();
+    let (core_step, v1_step) = steps
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s["request"]["path"].as_str().unwrap().ends_with("/events"))
+        .fold((None, None), |(c, v), (i, s)| {
+            if s["request"]["path"]
+                .as_str()
+                .unwrap()
+                .starts_with("/api/v1")
+            {
+                (c.or(Some(i)), v)
+            } else {
+                (c, v.or(Some(i)))
+            }
+        });
+    let (core_step, v1_step) = (core_step.unwrap(), v1_step.unwrap());
+    for item in steps[core_step]["response"]["body"]["items"]
+        .as_array()
+        .unwrap()
+    {
+        let mut e = creatable(item);
+        e["apiVersion"] = json!("v1");
+        e["kind"] = json!("Event");
+        let created = r.c.post_json("/api/v1/namespaces/rec-work/events", &e);
+        assert_eq!(created.status, 201, "{}", created.text());
+    }
+    for i in [core_step, v1_step] {
+        let got = r.c.get(steps[i]["request"]["path"].as_str().unwrap());
+        for f in check(&steps[i]["response"], &got, true) {
+            r.failures.push(format!("step {i}: {f}"));
+        }
+    }
+    r.assert_ok("10-deployment-progress-deadline.json");
+}
