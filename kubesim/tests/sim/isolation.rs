@@ -52,3 +52,58 @@ fn dropping_an_instance_closes_its_port() {
     drop(sim);
     assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
 }
+
+#[test]
+fn concurrent_writers_and_one_watch_see_one_ordered_history() {
+    let sim = kubesim::spawn().unwrap();
+    let c = Client::new(&sim);
+    let base = "/api/v1/namespaces/default/configmaps";
+    let rv = c.get(base).json()["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (_, rx) = c.watch(&format!("{base}?watch=1&resourceVersion={rv}"));
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let c = c.clone();
+            std::thread::spawn(move || {
+                let mut conn = c.connect();
+                for i in 0..50 {
+                    let body = json!({"apiVersion": "v1", "kind": "ConfigMap",
+                        "metadata": {"name": format!("w{w}-{i}")}})
+                    .to_string();
+                    let r = conn.send(
+                        "POST",
+                        "/api/v1/namespaces/default/configmaps",
+                        &[],
+                        Some(("application/json", body.as_bytes())),
+                    );
+                    assert_eq!(r.status, 201);
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.join().unwrap();
+    }
+    let events = crate::client::take_events(&rx, 200, std::time::Duration::from_secs(5));
+    assert_eq!(events.len(), 200);
+    let rvs: Vec<u64> = events
+        .iter()
+        .map(|e| {
+            e["object"]["metadata"]["resourceVersion"]
+                .as_str()
+                .unwrap()
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    assert!(rvs.windows(2).all(|w| w[0] < w[1]), "out of order: {rvs:?}");
+    let mut names: Vec<&str> = events
+        .iter()
+        .map(|e| e["object"]["metadata"]["name"].as_str().unwrap())
+        .collect();
+    names.sort();
+    names.dedup();
+    assert_eq!(names.len(), 200);
+}
