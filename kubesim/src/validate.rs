@@ -113,3 +113,128 @@ mod tests {
         );
     }
 }
+
+const NAME_PART_MSG: &str = "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')";
+const LABEL_VALUE_MSG: &str = "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')";
+const PREFIX_MSG: &str = "prefix part a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
+
+fn is_name_part(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && b[0].is_ascii_alphanumeric()
+        && b[b.len() - 1].is_ascii_alphanumeric()
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
+}
+
+/// Causes for a qualified name (`prefix/name`) used as a label or
+/// annotation key.
+fn qualified_name_causes(field: &str, key: &str, out: &mut Vec<Cause>) {
+    let (prefix, name) = match key.split_once('/') {
+        Some((p, n)) => (Some(p), n),
+        None => (None, key),
+    };
+    if let Some(p) = prefix {
+        if p.is_empty() {
+            out.push(Cause::invalid(field, key, "prefix part must be non-empty"));
+        } else if !is_dns1123_subdomain(p) {
+            out.push(Cause::invalid(field, key, PREFIX_MSG));
+        } else if p.len() > 253 {
+            out.push(Cause::invalid(
+                field,
+                key,
+                "prefix part must be no more than 253 characters",
+            ));
+        }
+    }
+    if name.is_empty() {
+        out.push(Cause::invalid(field, key, "name part must be non-empty"));
+    } else {
+        if name.len() > 63 {
+            out.push(Cause::invalid(
+                field,
+                key,
+                "name part must be no more than 63 characters",
+            ));
+        }
+        if !is_name_part(name) {
+            out.push(Cause::invalid(field, key, NAME_PART_MSG));
+        }
+    }
+}
+
+/// Causes for a label map at `field` (`metadata.labels`,
+/// `spec.selector.matchLabels`...).
+pub fn label_causes(field: &str, labels: Option<&Value>, out: &mut Vec<Cause>) {
+    let Some(Value::Object(m)) = labels else {
+        return;
+    };
+    for (k, v) in m {
+        qualified_name_causes(field, k, out);
+        let v = v.as_str().unwrap_or_default();
+        if v.len() > 63 {
+            out.push(Cause::invalid(
+                field,
+                v,
+                "must be no more than 63 characters",
+            ));
+        }
+        if !v.is_empty() && !is_name_part(v) {
+            out.push(Cause::invalid(field, v, LABEL_VALUE_MSG));
+        }
+    }
+}
+
+/// Causes for `metadata.annotations`: qualified keys, 256 KiB in total.
+pub fn annotation_causes(annotations: Option<&Value>, out: &mut Vec<Cause>) {
+    let Some(Value::Object(m)) = annotations else {
+        return;
+    };
+    let mut total = 0;
+    for (k, v) in m {
+        qualified_name_causes("metadata.annotations", &k.to_lowercase(), out);
+        total += k.len() + v.as_str().map_or(0, str::len);
+    }
+    const MAX: usize = 256 * 1024;
+    if total > MAX {
+        out.push(Cause {
+            reason: "FieldValueTooLong",
+            message: format!("Too long: may not be more than {MAX} bytes"),
+            field: Some("metadata.annotations".into()),
+        });
+    }
+}
+
+#[cfg(test)]
+mod label_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn label_values_follow_the_real_rules() {
+        let mut out = Vec::new();
+        label_causes(
+            "metadata.labels",
+            Some(&json!({"app.kubernetes.io/version": "1.2.3", "ok": ""})),
+            &mut out,
+        );
+        assert!(out.is_empty());
+        label_causes(
+            "metadata.labels",
+            Some(&json!({"app.kubernetes.io/version": "1.2.3+build", "Bad Key": "x"})),
+            &mut out,
+        );
+        let fields: Vec<&str> = out.iter().map(|c| c.message.as_str()).collect();
+        assert_eq!(out.len(), 2, "{fields:?}");
+        assert!(
+            out[0]
+                .message
+                .starts_with("Invalid value: \"1.2.3+build\": a valid label")
+        );
+        assert!(
+            out[1]
+                .message
+                .starts_with("Invalid value: \"Bad Key\": name part")
+        );
+    }
+}

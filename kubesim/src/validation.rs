@@ -16,6 +16,7 @@ use serde_json::{Map, Value};
 
 use crate::error::{ApiError, Cause};
 use crate::resources::ResourceType;
+use crate::validate;
 
 fn get<'a>(v: &'a Value, path: &[&str]) -> Option<&'a Value> {
     path.iter().try_fold(v, |cur, k| cur.get(k))
@@ -131,6 +132,25 @@ fn workload_causes(obj: &Value, out: &mut Vec<Cause>) {
 /// Causes that make a new object invalid.
 fn object_causes(rt: &ResourceType, obj: &Value) -> Vec<Cause> {
     let mut out = Vec::new();
+    let meta = obj.get("metadata");
+    validate::label_causes(
+        "metadata.labels",
+        meta.and_then(|m| m.get("labels")),
+        &mut out,
+    );
+    validate::annotation_causes(meta.and_then(|m| m.get("annotations")), &mut out);
+    for (field, path) in [
+        (
+            "spec.selector.matchLabels",
+            &["spec", "selector", "matchLabels"][..],
+        ),
+        (
+            "spec.template.metadata.labels",
+            &["spec", "template", "metadata", "labels"][..],
+        ),
+    ] {
+        validate::label_causes(field, get(obj, path), &mut out);
+    }
     match (rt.group, rt.plural) {
         ("apps", "deployments" | "replicasets" | "statefulsets" | "daemonsets") => {
             workload_causes(obj, &mut out)
