@@ -11,5 +11,6 @@ pub mod ops;
 pub mod plan;
 pub mod release;
 pub mod render;
+pub mod ui;
 pub mod values;
 pub mod yaml;

@@ -5,8 +5,9 @@ use std::path::PathBuf;
 
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
+mod release;
+
 use crate::ops;
-use crate::values::UserLayer;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -28,6 +29,18 @@ pub enum Command {
     Lint(LintArgs),
     /// Print a shell completion script: thebot completion bash|zsh|fish.
     Completion(CompletionArgs),
+    /// Install an environment as a new release (revision 1).
+    Install(release::InstallArgs),
+    /// Apply the new render to an existing release (revision N+1).
+    Upgrade(release::UpgradeArgs),
+    /// The release's current revision and the live state of every object it owns.
+    Status(release::StatusArgs),
+    /// The release's revisions.
+    History(release::HistoryArgs),
+    /// The releases in a namespace (or all with -A).
+    List(release::ListArgs),
+    /// Break the release's operation lock (only when its holder is dead).
+    Unlock(release::UnlockArgs),
 }
 
 /// Where templates and values files come from.
@@ -192,9 +205,23 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> anyhow::Result
             clap_complete::generate(c.shell, &mut Cli::command(), "thebot", &mut stdout);
             Ok(())
         }
+        Command::Install(a) => {
+            let sub = matches
+                .subcommand_matches("install")
+                .expect("install matched");
+            release::install(a, sub)
+        }
+        Command::Upgrade(a) => {
+            let sub = matches
+                .subcommand_matches("upgrade")
+                .expect("upgrade matched");
+            release::upgrade(a, sub)
+        }
+        Command::Status(a) => release::status(a),
+        Command::History(a) => release::history(a),
+        Command::List(a) => release::list(a),
+        Command::Unlock(a) => release::unlock(a),
     }
 }
 
-/// Only to keep `UserLayer` in this module's vocabulary for docs.
-#[allow(dead_code)]
-type _Layer = UserLayer;
+pub use release::exit_code;

@@ -35,6 +35,10 @@ pub struct Cluster {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {
+    #[error(
+        "no kubeconfig: set KUBECONFIG or pass --kubeconfig PATH (for a local simulator: kubesim --kubeconfig-out PATH)"
+    )]
+    NoKubeconfig,
     #[error("cannot read the kubeconfig{}: {source}", path.as_ref().map(|p| format!(" {}", p.display())).unwrap_or_default())]
     Kubeconfig {
         path: Option<PathBuf>,
@@ -58,6 +62,15 @@ pub enum ClusterError {
 
 /// Connects with the user's kubeconfig (no request is sent yet).
 pub async fn connect(opts: &ConnectOptions) -> Result<Cluster, ClusterError> {
+    let default_exists = kube::config::Kubeconfig::from_env()
+        .ok()
+        .flatten()
+        .is_some()
+        || std::env::var_os("HOME")
+            .is_some_and(|h| std::path::Path::new(&h).join(".kube/config").exists());
+    if opts.kubeconfig.is_none() && !default_exists {
+        return Err(ClusterError::NoKubeconfig);
+    }
     let kubeconfig = match &opts.kubeconfig {
         Some(p) => Kubeconfig::read_from(p),
         None => Kubeconfig::read(),

@@ -140,12 +140,24 @@ async fn finish(
     result
 }
 
+/// A one-line summary of an error for a record's description: the first
+/// line, with the next one when the first only introduces a list.
 fn first_line(s: &str) -> String {
-    let mut lines = s.lines();
-    let first = lines.next().unwrap_or("").to_string();
-    match lines.count() {
-        0 => first,
-        n => format!("{first} (+{n} more lines)"),
+    let lines: Vec<&str> = s.lines().filter(|l| !l.trim().is_empty()).collect();
+    let take = if lines.first().is_some_and(|l| l.ends_with(':')) && lines.len() > 1 {
+        2
+    } else {
+        1
+    };
+    let head = lines
+        .iter()
+        .take(take)
+        .map(|l| l.trim())
+        .collect::<Vec<_>>()
+        .join(" ");
+    match lines.len().saturating_sub(take) {
+        0 => head,
+        n => format!("{head} (and {n} more)"),
     }
 }
 

@@ -22,7 +22,7 @@ pub enum OpError {
     #[error(transparent)]
     Bundle(#[from] BundleError),
     #[error("cannot render: {0}")]
-    Render(#[from] RenderError),
+    Render(RenderError),
     #[error(transparent)]
     Cluster(#[from] ClusterError),
     #[error(transparent)]
@@ -34,12 +34,26 @@ pub enum OpError {
     #[error(transparent)]
     Generated(#[from] GeneratedError),
     #[error("the cluster refused the release:\n{0}")]
-    Apply(#[from] ApplyError),
+    Apply(ApplyError),
     /// A failure explained in full by its message.
     #[error("{0}")]
     Failed(String),
     #[error("{0}")]
     Interrupted(String),
+}
+
+// Not `#[from]`: these messages already hold their cause, and a source
+// would print it twice under `{:#}`.
+impl From<RenderError> for OpError {
+    fn from(e: RenderError) -> Self {
+        OpError::Render(e)
+    }
+}
+
+impl From<ApplyError> for OpError {
+    fn from(e: ApplyError) -> Self {
+        OpError::Apply(e)
+    }
 }
 
 impl OpError {

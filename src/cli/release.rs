@@ -1,0 +1,378 @@
+//! Arguments of the cluster commands (install, upgrade, status, history,
+//! list, unlock) and their translation into `ops` options.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::bail;
+use clap::{ArgMatches, Args};
+
+use super::{BundleArgs, ValuesArgs};
+use crate::cluster::ConnectOptions;
+use crate::ops::deploy::{self, DeployOptions, Mode};
+use crate::ops::status::{self, QueryOptions};
+use crate::ops::{OpError, events::Sink};
+use crate::ui::{self, Format, StderrSink, table};
+
+/// kubectl-like cluster flags.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ClusterArgs {
+    /// Kubeconfig file (default: KUBECONFIG, several files merged, else ~/.kube/config).
+    #[arg(long, value_name = "PATH", global = true)]
+    pub kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context to use.
+    #[arg(long = "kube-context", value_name = "NAME", global = true)]
+    pub context: Option<String>,
+    /// Impersonate this user.
+    #[arg(long = "as", value_name = "USER", global = true)]
+    pub as_user: Option<String>,
+    /// Impersonate this group (repeatable).
+    #[arg(long = "as-group", value_name = "GROUP", global = true)]
+    pub as_groups: Vec<String>,
+}
+
+impl ClusterArgs {
+    fn connect(&self) -> ConnectOptions {
+        ConnectOptions {
+            kubeconfig: self.kubeconfig.clone(),
+            context: self.context.clone(),
+            as_user: self.as_user.clone(),
+            as_groups: self.as_groups.clone(),
+        }
+    }
+}
+
+/// Output flags shared by the commands that change a release.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ProgressArgs {
+    /// Print only the result and errors.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// No colours (NO_COLOR is honoured too).
+    #[arg(long = "no-color")]
+    pub no_color: bool,
+}
+
+/// Flags of `install` and `upgrade`.
+#[derive(Debug, Args, Clone)]
+pub struct DeployArgs {
+    #[command(flatten)]
+    pub values: ValuesArgs,
+    /// Release name (default: the environment file's release.name).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Namespace (default: the environment file's, else the kubeconfig context's).
+    #[arg(short = 'n', long)]
+    pub namespace: Option<String>,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Create the namespace if it does not exist (it is never part of the release).
+    #[arg(long = "create-namespace")]
+    pub create_namespace: bool,
+    /// Description recorded with the revision.
+    #[arg(long)]
+    pub description: Option<String>,
+    /// Take over fields that other field managers own.
+    #[arg(long = "force-conflicts")]
+    pub force_conflicts: bool,
+    /// Adopt existing objects that belong to no release, another tool or Helm.
+    #[arg(long = "take-ownership")]
+    pub take_ownership: bool,
+    /// Revisions to keep (0 = all); the last deployed one is never deleted.
+    #[arg(long = "history-max", default_value_t = 10)]
+    pub history_max: usize,
+    /// Wait this long for another operation's lock (e.g. 5m) instead of failing at once.
+    #[arg(long = "wait-for-lock", value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub wait_for_lock: Option<Duration>,
+    #[command(flatten)]
+    pub progress: ProgressArgs,
+    #[command(flatten)]
+    pub bundle: BundleArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct InstallArgs {
+    /// The environment: dev, staging or prod (a file releases/ENV.yaml).
+    pub env: String,
+    #[command(flatten)]
+    pub deploy: DeployArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct UpgradeArgs {
+    /// The environment (default: the one the release was installed with).
+    pub env: Option<String>,
+    /// Install the release if it does not exist.
+    #[arg(long)]
+    pub install: bool,
+    /// Replay the previous revision's -f/--set layers under the new ones.
+    #[arg(long = "reuse-values")]
+    pub reuse_values: bool,
+    #[command(flatten)]
+    pub deploy: DeployArgs,
+}
+
+/// Which release a query is about.
+#[derive(Debug, Args, Clone)]
+pub struct QueryArgs {
+    /// Release name (default: the namespace's release).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Namespace (default: the kubeconfig context's).
+    #[arg(short = 'n', long)]
+    pub namespace: Option<String>,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+}
+
+impl QueryArgs {
+    fn options(&self) -> QueryOptions {
+        QueryOptions {
+            name: self.name.clone(),
+            namespace: self.namespace.clone(),
+            connect: self.cluster.connect(),
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub query: QueryArgs,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = Format::Table)]
+    pub output: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    #[command(flatten)]
+    pub query: QueryArgs,
+    /// Show at most the last N revisions (0 = all).
+    #[arg(long, default_value_t = 0)]
+    pub max: usize,
+    #[arg(short, long, value_enum, default_value_t = Format::Table)]
+    pub output: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Namespace (default: the kubeconfig context's).
+    #[arg(short = 'n', long)]
+    pub namespace: Option<String>,
+    /// Releases in every namespace.
+    #[arg(short = 'A', long = "all-namespaces")]
+    pub all_namespaces: bool,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    #[arg(short, long, value_enum, default_value_t = Format::Table)]
+    pub output: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct UnlockArgs {
+    #[command(flatten)]
+    pub query: QueryArgs,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub yes: bool,
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
+}
+
+fn deploy_options(
+    env: Option<String>,
+    d: &DeployArgs,
+    matches: &ArgMatches,
+    reuse_values: bool,
+) -> DeployOptions {
+    DeployOptions {
+        env,
+        layers: d.values.ordered(matches),
+        reuse_values,
+        name: d.name.clone(),
+        namespace: d.namespace.clone(),
+        connect: d.cluster.connect(),
+        create_namespace: d.create_namespace,
+        description: d.description.clone(),
+        apply: crate::apply::ApplyOptions {
+            force_conflicts: d.force_conflicts,
+            ..Default::default()
+        },
+        take_ownership: d.take_ownership,
+        history_max: d.history_max,
+        wait_for_lock: d.wait_for_lock,
+        manifests: d.bundle.manifests.clone(),
+        releases: d.bundle.releases.clone(),
+    }
+}
+
+fn run_deploy(mode: Mode, opts: DeployOptions, progress: &ProgressArgs) -> anyhow::Result<()> {
+    let sink = StderrSink::new(progress.quiet, progress.no_color);
+    let done = runtime()?.block_on(deploy::deploy(mode, &opts, &sink as &dyn Sink))?;
+    let r = &done.record;
+    println!(
+        "Release {} revision {} {} in namespace {} ({}; {:.1}s)",
+        r.name,
+        r.revision,
+        r.status,
+        r.namespace,
+        ui::change_summary(&done.changes),
+        done.duration.as_secs_f64()
+    );
+    if !progress.quiet && !done.notes.trim().is_empty() {
+        println!();
+        print!("{}", done.notes);
+    }
+    Ok(())
+}
+
+pub fn install(a: InstallArgs, matches: &ArgMatches) -> anyhow::Result<()> {
+    let opts = deploy_options(Some(a.env.clone()), &a.deploy, matches, false);
+    run_deploy(Mode::Install, opts, &a.deploy.progress)
+}
+
+pub fn upgrade(a: UpgradeArgs, matches: &ArgMatches) -> anyhow::Result<()> {
+    let opts = deploy_options(a.env.clone(), &a.deploy, matches, a.reuse_values);
+    run_deploy(
+        Mode::Upgrade {
+            install_missing: a.install,
+        },
+        opts,
+        &a.deploy.progress,
+    )
+}
+
+pub fn status(a: StatusArgs) -> anyhow::Result<()> {
+    let report = runtime()?.block_on(status::status(&a.query.options()))?;
+    if a.output != Format::Table {
+        ui::print_data(a.output, &report);
+        return Ok(());
+    }
+    println!("NAME: {}", report.name);
+    println!("NAMESPACE: {}", report.namespace);
+    println!("ENVIRONMENT: {}", report.environment);
+    println!("REVISION: {}", report.revision);
+    println!("STATUS: {}", report.status);
+    println!("DESCRIPTION: {}", report.description);
+    println!("LAST DEPLOYED: {}", report.last_deployed);
+    if let Some(l) = &report.locked_by {
+        println!("LOCKED BY: {l}");
+    }
+    println!();
+    let rows: Vec<Vec<String>> = report
+        .objects
+        .iter()
+        .map(|o| vec![format!("{}/{}", o.kind, o.name), o.state.clone()])
+        .collect();
+    print!("{}", table::render(&["OBJECT", "STATE"], &rows));
+    Ok(())
+}
+
+pub fn history(a: HistoryArgs) -> anyhow::Result<()> {
+    let entries = runtime()?.block_on(status::history(&a.query.options(), a.max))?;
+    if a.output != Format::Table {
+        ui::print_data(a.output, &entries);
+        return Ok(());
+    }
+    let rows: Vec<Vec<String>> = entries
+        .iter()
+        .map(|e| {
+            vec![
+                e.revision.to_string(),
+                e.updated.clone(),
+                e.status.clone(),
+                e.environment.clone(),
+                e.description.clone(),
+            ]
+        })
+        .collect();
+    print!(
+        "{}",
+        table::render(
+            &[
+                "REVISION",
+                "UPDATED",
+                "STATUS",
+                "ENVIRONMENT",
+                "DESCRIPTION"
+            ],
+            &rows
+        )
+    );
+    Ok(())
+}
+
+pub fn list(a: ListArgs) -> anyhow::Result<()> {
+    let opts = QueryOptions {
+        name: None,
+        namespace: a.namespace.clone(),
+        connect: a.cluster.connect(),
+    };
+    let entries = runtime()?.block_on(status::list(&opts, a.all_namespaces))?;
+    if a.output != Format::Table {
+        ui::print_data(a.output, &entries);
+        return Ok(());
+    }
+    let rows: Vec<Vec<String>> = entries
+        .iter()
+        .map(|e| {
+            vec![
+                e.name.clone(),
+                e.namespace.clone(),
+                e.revision.to_string(),
+                e.status.clone(),
+                e.environment.clone(),
+                e.updated.clone(),
+            ]
+        })
+        .collect();
+    print!(
+        "{}",
+        table::render(
+            &[
+                "NAME",
+                "NAMESPACE",
+                "REVISION",
+                "STATUS",
+                "ENVIRONMENT",
+                "UPDATED"
+            ],
+            &rows
+        )
+    );
+    Ok(())
+}
+
+pub fn unlock(a: UnlockArgs) -> anyhow::Result<()> {
+    if !a.yes {
+        let stdin = std::io::stdin();
+        if !stdin.is_terminal() {
+            bail!("unlock breaks another operation's lock: confirm with --yes");
+        }
+        eprint!(
+            "Break the lock of this release? Only do this if the process holding it is dead. [y/N] "
+        );
+        std::io::stderr().flush()?;
+        let mut answer = String::new();
+        stdin.lock().read_line(&mut answer)?;
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            bail!("not unlocked");
+        }
+    }
+    match runtime()?.block_on(status::unlock(&a.query.options()))? {
+        Some((holder, since)) => println!("Lock broken (it was held by {holder} since {since})."),
+        None => println!("No lock is held."),
+    }
+    Ok(())
+}
+
+/// The exit code of an error (CONVENTIONS).
+pub fn exit_code(e: &anyhow::Error) -> u8 {
+    e.downcast_ref::<OpError>().map_or(1, OpError::exit_code)
+}
