@@ -327,11 +327,24 @@ pub fn update_existing(
     }
     let mut result = match part {
         Part::Status => {
+            // Status strategies keep the stored spec but let metadata
+            // changes through (a Deployment's controller sets its revision
+            // annotation this way, without a generation bump: fixture 21);
+            // a Deployment's labels are reset too.
             let mut r = old_map.clone();
             match new.remove("status") {
                 Some(s) => r.insert("status".into(), s),
                 None => r.remove("status"),
             };
+            for k in ["annotations", "labels"] {
+                if k == "labels" && rt.plural == "deployments" {
+                    continue;
+                }
+                match new.get("metadata").and_then(|m| m.get(k)).cloned() {
+                    Some(v) => meta_mut(&mut r).insert(k.into(), v),
+                    None => meta_mut(&mut r).remove(k),
+                };
+            }
             r
         }
         Part::Main => {

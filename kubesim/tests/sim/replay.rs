@@ -362,6 +362,7 @@ impl Replay {
                     let object_path = path.split('?').next().unwrap();
                     let mut current = self.c.get(object_path).json();
                     current["status"] = body["status"].clone();
+                    current["metadata"]["annotations"] = body["metadata"]["annotations"].clone();
                     let r = self.c.put_json(&format!("{object_path}/status"), &current);
                     assert_eq!(r.status, 200, "emulating a controller: {}", r.text());
                     self.learn(body, &r.json());
@@ -926,4 +927,22 @@ fn events_both_apis_10() {
         }
     }
     r.assert_ok("10-deployment-progress-deadline.json");
+}
+
+#[test]
+fn generation_21() {
+    let mut r = Replay::new(&["rec-gen"]);
+    let fx = fixture("21-generation.json");
+    r.seed(
+        "/apis/apps/v1/namespaces/rec-gen/deployments",
+        &fx["steps"][0]["response"]["body"],
+    );
+    r.run(
+        "21-generation.json",
+        &overrides(vec![(
+            6,
+            Override::EmulateController("the deployment controller is part 3"),
+        )]),
+    );
+    r.assert_ok("21-generation.json");
 }
