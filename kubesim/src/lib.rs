@@ -22,6 +22,7 @@ mod metrics;
 mod object;
 mod openapi;
 mod patch;
+mod proto;
 mod query;
 mod reply;
 mod resources;

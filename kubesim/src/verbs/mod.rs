@@ -98,12 +98,17 @@ impl Call {
     /// server's 400 for a malformed body.
     pub fn body_object(&self) -> Result<Map<String, Value>, ApiError> {
         let rt = self.rt();
+        if self.content_type.contains("protobuf")
+            && let Some(obj) = crate::proto::decode(&self.body)
+        {
+            return Ok(obj);
+        }
         if self.content_type.contains("protobuf") || self.content_type.contains("cbor") {
             return Err(ApiError::new(
                 415,
                 "UnsupportedMediaType",
                 format!(
-                    "kubesim accepts only JSON and YAML bodies, not {}",
+                    "kubesim accepts JSON and YAML bodies (and protobuf only for Namespaces, ConfigMaps, Secrets and ServiceAccounts), not {}",
                     self.content_type
                 ),
             ));

@@ -148,3 +148,42 @@ fn get_watch_sees_changes() {
         "created and deleted: {text}"
     );
 }
+
+#[test]
+fn typed_create_commands_send_protobuf() {
+    let Some(k) = Kubectl::start() else { return };
+    assert_eq!(
+        k.ok(&["create", "namespace", "team"]).trim(),
+        "namespace/team created"
+    );
+    k.ok(&[
+        "create",
+        "configmap",
+        "c",
+        "-n",
+        "team",
+        "--from-literal=a=b",
+    ]);
+    k.ok(&[
+        "create",
+        "secret",
+        "generic",
+        "s",
+        "-n",
+        "team",
+        "--from-literal=x=y",
+    ]);
+    let data = k.ok(&[
+        "get",
+        "secret",
+        "s",
+        "-n",
+        "team",
+        "-o",
+        "jsonpath={.data.x}",
+    ]);
+    assert_eq!(data, "eQ==");
+    k.ok(&["delete", "namespace", "team"]);
+    let gone = k.run(&["get", "namespace", "team"]);
+    assert!(String::from_utf8_lossy(&gone.stderr).contains("NotFound"));
+}
