@@ -1,6 +1,8 @@
 //! End-to-end tests of the `thebot` binary, one module per area.
 
+mod engine;
 mod lint;
 mod render_spec;
+mod sim;
 mod support;
 mod template;
