@@ -32,6 +32,25 @@ impl Instant {
     }
 }
 
+/// Parses `2026-11-25T09:49:32Z` (fractions ignored); `None` if malformed.
+pub fn parse_rfc3339(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' {
+        return None;
+    }
+    let n = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
+    let (y, mo, d) = (n(0..4)?, n(5..7)?, n(8..10)?);
+    let (h, mi, sec) = (n(11..13)?, n(14..16)?, n(17..19)?);
+    let y = if mo <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (mo + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + h * 3600 + mi * 60 + sec)
+}
+
 /// Splits Unix seconds into (year, month, day, hour, minute, second) UTC,
 /// using Howard Hinnant's days-from-civil inverse.
 fn civil(secs: i64) -> (i64, u32, u32, u32, u32, u32) {
@@ -70,5 +89,8 @@ mod tests {
         assert_eq!(t.rfc3339(), "2026-11-25T09:49:32Z");
         let epoch = Instant { secs: 0, micros: 0 };
         assert_eq!(epoch.rfc3339(), "1970-01-01T00:00:00Z");
+        assert_eq!(parse_rfc3339("2026-11-25T09:49:32Z"), Some(1_795_600_172));
+        assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(parse_rfc3339("nonsense"), None);
     }
 }

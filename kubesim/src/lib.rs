@@ -32,6 +32,7 @@ mod selector;
 mod server;
 mod sim;
 mod store;
+mod table;
 mod tls;
 mod validate;
 mod validation;

@@ -214,6 +214,7 @@ async fn dispatch(sim: &Arc<Sim>, parts: &hyper::http::request::Parts, body: Byt
                 query,
                 body,
                 content_type: header(parts, "content-type").to_string(),
+                accept: accept.to_string(),
             };
             verbs::handle(call).await
         }

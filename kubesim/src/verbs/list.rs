@@ -150,6 +150,8 @@ pub fn list(call: &Call) -> Result<Reply, ApiError> {
             .unwrap_or(0),
     };
     let all_namespaces = call.t.namespace.is_none() && rt.namespaced;
+    let table = crate::table::wanted(&call.accept);
+    let mut objects = Vec::new();
     let mut items = Vec::with_capacity(4096);
     let (list_rv, next, remaining) = {
         let store = call.sim.store();
@@ -178,10 +180,14 @@ pub fn list(call: &Call) -> Result<Reply, ApiError> {
                 }
                 continue;
             }
-            if count > 0 {
-                items.push(b',');
+            if table {
+                objects.push(e.to_map());
+            } else {
+                if count > 0 {
+                    items.push(b',');
+                }
+                e.list_item(&mut items);
             }
-            e.list_item(&mut items);
             count += 1;
             last = pos;
         }
@@ -196,6 +202,12 @@ pub fn list(call: &Call) -> Result<Reply, ApiError> {
     }
     if let Some(r) = remaining {
         meta.insert("remainingItemCount".into(), json!(r));
+    }
+    if table {
+        return Ok(Reply::json(
+            200,
+            &crate::table::render(rt, &objects, Value::Object(meta)),
+        ));
     }
     let mut out = Vec::with_capacity(items.len() + 128);
     out.extend_from_slice(

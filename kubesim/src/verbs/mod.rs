@@ -31,6 +31,7 @@ pub struct Call {
     pub query: Query,
     pub body: Bytes,
     pub content_type: String,
+    pub accept: String,
     pub verb: &'static str,
 }
 

@@ -21,6 +21,14 @@ pub fn get(call: &Call) -> Result<Reply, ApiError> {
     match call.t.sub.as_deref() {
         Some("scale") => Ok(Reply::json(200, &scale_of(&entry))),
         Some("log") => Ok(Reply::text(200, "")),
+        None if crate::table::wanted(&call.accept) => {
+            let obj = entry.to_map();
+            let meta = json!({"resourceVersion": entry.rv.to_string()});
+            Ok(Reply::json(
+                200,
+                &crate::table::render(call.rt(), &[obj], meta),
+            ))
+        }
         _ => Ok(Reply::bytes(200, JSON, Bytes::clone(&entry.json))),
     }
 }

@@ -56,9 +56,28 @@ struct Watcher {
     res: u16,
     ns: Option<String>,
     filter: Filter,
+    /// Objects are sent as one-row Tables (kubectl get -w).
+    table: bool,
 }
 
 impl Watcher {
+    /// One event line for an object (as a Table row when asked for).
+    fn line(&self, ty: &str, object: &[u8]) -> Bytes {
+        if !self.table {
+            return line(ty, object);
+        }
+        let rt = crate::resources::get(self.res);
+        let obj: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_slice(object).unwrap_or_default();
+        let rv = obj
+            .get("metadata")
+            .and_then(|m| m.get("resourceVersion"))
+            .cloned()
+            .unwrap_or(json!(""));
+        let t = crate::table::render(rt, &[obj], json!({"resourceVersion": rv}));
+        line(ty, t.to_string().as_bytes())
+    }
+
     fn matches(&self, key: &Key, e: &Entry) -> bool {
         key.res == self.res
             && self.ns.as_deref().is_none_or(|n| key.ns == n)
@@ -72,21 +91,18 @@ impl Watcher {
         }
         let new = self.matches(&ev.key, &ev.new);
         match ev.ty {
-            EventType::Added if new => Some(line("ADDED", &ev.new.json)),
-            EventType::Deleted if new => Some(line("DELETED", &ev.new.json)),
+            EventType::Added if new => Some(self.line("ADDED", &ev.new.json)),
+            EventType::Deleted if new => Some(self.line("DELETED", &ev.new.json)),
             EventType::Modified => {
                 let old = ev.old.as_ref().is_some_and(|o| self.matches(&ev.key, o));
                 match (old, new) {
-                    (true, true) => Some(line("MODIFIED", &ev.new.json)),
-                    (false, true) => Some(line("ADDED", &ev.new.json)),
+                    (true, true) => Some(self.line("MODIFIED", &ev.new.json)),
+                    (false, true) => Some(self.line("ADDED", &ev.new.json)),
                     (true, false) => {
                         // Leaving the selector: the old object, new version.
                         let mut obj = ev.old.as_ref()?.to_map();
                         obj["metadata"]["resourceVersion"] = json!(ev.rv.to_string());
-                        Some(line(
-                            "DELETED",
-                            &serde_json::to_vec(&obj).expect("serialises"),
-                        ))
+                        Some(self.line("DELETED", &serde_json::to_vec(&obj).expect("serialises")))
                     }
                     (false, false) => None,
                 }
@@ -128,6 +144,7 @@ fn start(call: &Call) -> Result<Reply, ApiError> {
         res: call.t.id,
         ns: call.t.namespace.clone(),
         filter,
+        table: crate::table::wanted(&call.accept),
     };
 
     let (tx, rx) = mpsc::channel::<Bytes>(256);
@@ -140,7 +157,7 @@ fn start(call: &Call) -> Result<Reply, ApiError> {
         if rv.is_empty() || rv == "0" || send_initial {
             for (k, e) in store.range(call.t.id, call.t.namespace.as_deref()) {
                 if watcher.matches(k, e) {
-                    first.push(line("ADDED", &e.json));
+                    first.push(watcher.line("ADDED", &e.json));
                 }
             }
             if send_initial && bookmarks {

@@ -84,6 +84,15 @@ fn get_create_delete() {
     let Some(k) = Kubectl::start() else { return };
     let ns = k.ok(&["get", "namespaces", "-o", "name"]);
     assert!(ns.contains("namespace/kube-system"), "{ns}");
+    // Server-side printing: the real columns.
+    let table = k.ok(&["get", "namespaces"]);
+    let header: Vec<&str> = table.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(header, ["NAME", "STATUS", "AGE"]);
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("default") && l.contains("Active"))
+    );
     let file = k.write("cm.yaml", CONFIGMAP);
     assert_eq!(
         k.ok(&["create", "-f", &file]).trim(),
