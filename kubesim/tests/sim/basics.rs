@@ -442,3 +442,59 @@ fn events_are_one_object_under_two_apis() {
     assert_eq!(c.delete(&format!("{core}/e1")).status, 200);
     assert_eq!(c.get(&format!("{v1}/e1")).status, 404);
 }
+
+#[test]
+fn jobs_orphan_their_pods_by_default_with_a_warning() {
+    let (_sim, c) = start();
+    let job = c
+        .post_json(
+            "/apis/batch/v1/namespaces/default/jobs",
+            &json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "hook"},
+                "spec": {"template": {"spec": {"restartPolicy": "Never", "containers": [{"name": "c", "image": "x"}]}}}}),
+        )
+        .json();
+    let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "hook-1",
+        "ownerReferences": [{"apiVersion": "batch/v1", "kind": "Job", "name": "hook", "uid": job["metadata"]["uid"], "controller": true}]},
+        "spec": {"containers": [{"name": "c", "image": "x"}]}});
+    assert_eq!(
+        c.post_json("/api/v1/namespaces/default/pods", &pod).status,
+        201
+    );
+    let r = c.delete("/apis/batch/v1/namespaces/default/jobs/hook");
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.header("warning"),
+        Some(
+            "299 - \"child pods are preserved by default when jobs are deleted; set propagationPolicy=Background to remove them or set propagationPolicy=Orphan to suppress this warning\""
+        )
+    );
+    assert_eq!(r.json()["metadata"]["finalizers"], json!(["orphan"]));
+    crate::client::eventually("the Job to go", || {
+        c.get("/apis/batch/v1/namespaces/default/jobs/hook").status == 404
+    });
+    let kept = c.get("/api/v1/namespaces/default/pods/hook-1").json();
+    assert!(kept["metadata"].get("ownerReferences").is_none(), "{kept}");
+}
+
+#[test]
+fn deletecollection_by_label() {
+    let (_sim, c) = start();
+    let base = "/api/v1/namespaces/default/configmaps";
+    for (name, grp) in [("a", "x"), ("b", "x"), ("c", "y")] {
+        c.post_json(
+            base,
+            &json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "labels": {"grp": grp}}}),
+        );
+    }
+    let r = c.delete(&format!("{base}?labelSelector=grp%3Dx"));
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["kind"], "ConfigMapList");
+    assert_eq!(r.json()["items"].as_array().unwrap().len(), 2);
+    let left: Vec<String> = c.get(base).json()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["metadata"]["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(left, ["c", "kube-root-ca.crt"]);
+}
