@@ -54,7 +54,14 @@ pub fn sweep(sim: &Sim, terminating_since: &mut HashMap<String, Instant>) -> boo
             && !e.deleting
             && e.owners.iter().all(|o| !uids.contains(o.as_str()))
         {
-            delete_entry(&mut store, k, e, Propagation::Background, false);
+            delete_entry(
+                &mut store,
+                k,
+                e,
+                Propagation::Background,
+                false,
+                sim.clock.now(),
+            );
         }
     }
 
@@ -97,7 +104,7 @@ pub fn sweep(sim: &Sim, terminating_since: &mut HashMap<String, Instant>) -> boo
                     } else {
                         Propagation::Background
                     };
-                    delete_entry(&mut store, dk, de, p, false);
+                    delete_entry(&mut store, dk, de, p, false, sim.clock.now());
                 }
             }
             pending = true;
@@ -122,7 +129,14 @@ pub fn sweep(sim: &Sim, terminating_since: &mut HashMap<String, Instant>) -> boo
             } else {
                 for (ck, ce) in contents {
                     if let Some(cur) = store.get(ck).cloned() {
-                        delete_entry(&mut store, ck, &cur, Propagation::Background, false);
+                        delete_entry(
+                            &mut store,
+                            ck,
+                            &cur,
+                            Propagation::Background,
+                            false,
+                            sim.clock.now(),
+                        );
                     } else {
                         let _ = ce;
                     }

@@ -7,6 +7,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 use crate::auth::Tokens;
+use crate::clock::{Clock, WallClock};
 use crate::ids::Rng;
 use crate::metrics::Metrics;
 use crate::store::Store;
@@ -42,6 +43,8 @@ pub struct Sim {
     pub gc: Notify,
     /// Server address for `/api`'s serverAddressByClientCIDRs.
     pub address: Mutex<String>,
+    /// Timestamps and ages come from here.
+    pub clock: Box<dyn Clock>,
 }
 
 impl Sim {
@@ -55,6 +58,7 @@ impl Sim {
             timing,
             gc: Notify::new(),
             address: Mutex::new(String::new()),
+            clock: Box::new(WallClock),
         }
     }
 

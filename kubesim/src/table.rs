@@ -95,9 +95,9 @@ fn count(o: &Map<String, Value>, fields: &[&str]) -> i64 {
         .sum()
 }
 
-fn age(o: &Map<String, Value>) -> Value {
+fn age(o: &Map<String, Value>, now: i64) -> Value {
     match clock::parse_rfc3339(&text(o, &["metadata", "creationTimestamp"])) {
-        Some(t) => json!(human_duration(clock::now().secs - t)),
+        Some(t) => json!(human_duration(now - t)),
         None => json!("<unknown>"),
     }
 }
@@ -223,17 +223,17 @@ fn job_status(o: &Map<String, Value>) -> String {
     }
 }
 
-fn cells(rt: &ResourceType, o: &Map<String, Value>) -> Vec<Value> {
+fn cells(rt: &ResourceType, o: &Map<String, Value>, now: i64) -> Vec<Value> {
     let name = json!(text(o, &["metadata", "name"]));
     match (rt.group, rt.plural) {
-        ("", "configmaps") => vec![name, json!(count(o, &["data", "binaryData"])), age(o)],
+        ("", "configmaps") => vec![name, json!(count(o, &["data", "binaryData"])), age(o, now)],
         ("", "secrets") => vec![
             name,
             json!(text(o, &["type"])),
             json!(count(o, &["data"])),
-            age(o),
+            age(o, now),
         ],
-        ("", "namespaces") => vec![name, json!(text(o, &["status", "phase"])), age(o)],
+        ("", "namespaces") => vec![name, json!(text(o, &["status", "phase"])), age(o, now)],
         ("", "serviceaccounts") => vec![
             name,
             json!(
@@ -241,7 +241,7 @@ fn cells(rt: &ResourceType, o: &Map<String, Value>) -> Vec<Value> {
                     .and_then(Value::as_array)
                     .map_or(0, Vec::len)
             ),
-            age(o),
+            age(o, now),
         ],
         ("", "services") => {
             let ports: Vec<String> = get(o, &["spec", "ports"])
@@ -273,7 +273,7 @@ fn cells(rt: &ResourceType, o: &Map<String, Value>) -> Vec<Value> {
                 } else {
                     ports.join(",")
                 }),
-                age(o),
+                age(o, now),
                 json!(sel),
             ]
         }
@@ -298,7 +298,7 @@ fn cells(rt: &ResourceType, o: &Map<String, Value>) -> Vec<Value> {
                 json!(format!("{ready}/{total}")),
                 json!(text(o, &["status", "phase"])),
                 json!(restarts.to_string()),
-                age(o),
+                age(o, now),
                 json!(or_none(ip)),
                 json!(or_none(node)),
             ]
@@ -316,7 +316,7 @@ fn cells(rt: &ResourceType, o: &Map<String, Value>) -> Vec<Value> {
                 )),
                 json!(int(o, &["status", "updatedReplicas"])),
                 json!(int(o, &["status", "availableReplicas"])),
-                age(o),
+                age(o, now),
                 json!(c),
                 json!(i),
                 json!(selector(o)),
@@ -333,7 +333,7 @@ fn cells(rt: &ResourceType, o: &Map<String, Value>) -> Vec<Value> {
                 ),
                 json!(int(o, &["status", "replicas"])),
                 json!(int(o, &["status", "readyReplicas"])),
-                age(o),
+                age(o, now),
                 json!(c),
                 json!(i),
                 json!(selector(o)),
@@ -350,7 +350,7 @@ fn cells(rt: &ResourceType, o: &Map<String, Value>) -> Vec<Value> {
                         .and_then(Value::as_i64)
                         .unwrap_or(1)
                 )),
-                age(o),
+                age(o, now),
                 json!(c),
                 json!(i),
             ]
@@ -361,8 +361,7 @@ fn cells(rt: &ResourceType, o: &Map<String, Value>) -> Vec<Value> {
                 .and_then(Value::as_i64)
                 .unwrap_or(1);
             let start = clock::parse_rfc3339(&text(o, &["status", "startTime"]));
-            let end = clock::parse_rfc3339(&text(o, &["status", "completionTime"]))
-                .unwrap_or(clock::now().secs);
+            let end = clock::parse_rfc3339(&text(o, &["status", "completionTime"])).unwrap_or(now);
             vec![
                 name,
                 json!(job_status(o)),
@@ -371,7 +370,7 @@ fn cells(rt: &ResourceType, o: &Map<String, Value>) -> Vec<Value> {
                     int(o, &["status", "succeeded"])
                 )),
                 json!(start.map_or(String::new(), |s| human_duration(end - s))),
-                age(o),
+                age(o, now),
                 json!(c),
                 json!(i),
                 json!(selector(o)),
@@ -381,9 +380,9 @@ fn cells(rt: &ResourceType, o: &Map<String, Value>) -> Vec<Value> {
     }
 }
 
-fn row(rt: &ResourceType, o: &Map<String, Value>) -> Value {
+fn row(rt: &ResourceType, o: &Map<String, Value>, now: i64) -> Value {
     json!({
-        "cells": cells(rt, o),
+        "cells": cells(rt, o, now),
         "object": {
             "kind": "PartialObjectMetadata",
             "apiVersion": "meta.k8s.io/v1",
@@ -392,8 +391,14 @@ fn row(rt: &ResourceType, o: &Map<String, Value>) -> Value {
     })
 }
 
-/// A Table of `objects`; `list_meta` is the list's metadata.
-pub fn render(rt: &ResourceType, objects: &[Map<String, Value>], list_meta: Value) -> Value {
+/// A Table of `objects` at time `now` (Unix seconds); `list_meta` is the
+/// list's metadata.
+pub fn render(
+    rt: &ResourceType,
+    objects: &[Map<String, Value>],
+    list_meta: Value,
+    now: i64,
+) -> Value {
     let defs: Vec<Value> = columns(rt)
         .into_iter()
         .map(|(name, ty, priority)| {
@@ -406,7 +411,7 @@ pub fn render(rt: &ResourceType, objects: &[Map<String, Value>], list_meta: Valu
             })
         })
         .collect();
-    let rows: Vec<Value> = objects.iter().map(|o| row(rt, o)).collect();
+    let rows: Vec<Value> = objects.iter().map(|o| row(rt, o, now)).collect();
     json!({
         "kind": "Table",
         "apiVersion": "meta.k8s.io/v1",

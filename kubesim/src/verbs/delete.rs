@@ -119,6 +119,7 @@ pub fn delete_entry(
     old: &Entry,
     propagation: Propagation,
     dry: bool,
+    now: clock::Instant,
 ) -> Outcome {
     let rt = resources::get(key.res);
     let is_namespace = rt.plural == "namespaces";
@@ -139,7 +140,7 @@ pub fn delete_entry(
     let mut obj = old.to_map();
     {
         let meta = meta_mut(&mut obj);
-        meta.insert("deletionTimestamp".into(), json!(clock::now().rfc3339()));
+        meta.insert("deletionTimestamp".into(), json!(now.rfc3339()));
         if !is_namespace {
             meta.insert("deletionGracePeriodSeconds".into(), json!(0));
         }
@@ -214,7 +215,14 @@ pub fn delete(call: &Call) -> Result<Reply, ApiError> {
             None => Propagation::Background,
         };
         (
-            delete_entry(&mut store, &key, &old, propagation, opts.dry),
+            delete_entry(
+                &mut store,
+                &key,
+                &old,
+                propagation,
+                opts.dry,
+                call.sim.clock.now(),
+            ),
             old.uid.clone(),
         )
     };
@@ -248,7 +256,7 @@ pub fn delete_collection(call: &Call) -> Result<Reply, ApiError> {
             } else {
                 Propagation::Background
             });
-            let json = match delete_entry(&mut store, &k, &e, p, opts.dry) {
+            let json = match delete_entry(&mut store, &k, &e, p, opts.dry, call.sim.clock.now()) {
                 Outcome::Removed(b) | Outcome::Marked(b) => b,
             };
             if !items.is_empty() {

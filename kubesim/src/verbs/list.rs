@@ -206,7 +206,7 @@ pub fn list(call: &Call) -> Result<Reply, ApiError> {
     if table {
         return Ok(Reply::json(
             200,
-            &crate::table::render(rt, &objects, Value::Object(meta)),
+            &crate::table::render(rt, &objects, Value::Object(meta), call.sim.clock.now().secs),
         ));
     }
     let mut out = Vec::with_capacity(items.len() + 128);

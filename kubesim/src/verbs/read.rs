@@ -26,7 +26,7 @@ pub fn get(call: &Call) -> Result<Reply, ApiError> {
             let meta = json!({"resourceVersion": entry.rv.to_string()});
             Ok(Reply::json(
                 200,
-                &crate::table::render(call.rt(), &[obj], meta),
+                &crate::table::render(call.rt(), &[obj], meta, call.sim.clock.now().secs),
             ))
         }
         _ => Ok(Reply::bytes(200, JSON, Bytes::clone(&entry.json))),

@@ -58,6 +58,7 @@ struct Watcher {
     filter: Filter,
     /// Objects are sent as one-row Tables (kubectl get -w).
     table: bool,
+    sim: Arc<crate::sim::Sim>,
 }
 
 impl Watcher {
@@ -74,7 +75,8 @@ impl Watcher {
             .and_then(|m| m.get("resourceVersion"))
             .cloned()
             .unwrap_or(json!(""));
-        let t = crate::table::render(rt, &[obj], json!({"resourceVersion": rv}));
+        let now = self.sim.clock.now().secs;
+        let t = crate::table::render(rt, &[obj], json!({"resourceVersion": rv}), now);
         line(ty, t.to_string().as_bytes())
     }
 
@@ -145,6 +147,7 @@ fn start(call: &Call) -> Result<Reply, ApiError> {
         ns: call.t.namespace.clone(),
         filter,
         table: crate::table::wanted(&call.accept),
+        sim: call.sim.clone(),
     };
 
     let (tx, rx) = mpsc::channel::<Bytes>(256);

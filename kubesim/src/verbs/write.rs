@@ -9,7 +9,6 @@ use hyper::body::Bytes;
 use serde_json::{Map, Value, json};
 
 use super::FieldValidation;
-use crate::clock;
 use crate::error::{ApiError, Cause, Details};
 use crate::kinds::{self, Generation};
 use crate::object::{canonical, meta_mut, meta_str};
@@ -218,7 +217,7 @@ pub fn insert_new(
     if store.get(&key).is_some() {
         return Err(ApiError::already_exists(rt, &name));
     }
-    let now = clock::now().rfc3339();
+    let now = sim.clock.now().rfc3339();
     {
         let meta = meta_mut(&mut obj);
         for k in [
