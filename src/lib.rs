@@ -13,4 +13,5 @@ pub mod release;
 pub mod render;
 pub mod ui;
 pub mod values;
+pub mod wait;
 pub mod yaml;

@@ -1,0 +1,6 @@
+//! Waiting for a stage: readiness rules (pure) and the watcher that
+//! applies them.
+
+pub mod readiness;
+
+pub use readiness::{Context, Readiness, readiness};
