@@ -127,7 +127,8 @@ pub fn sweep(sim: &Sim, terminating_since: &mut HashMap<String, Instant>) -> boo
                     let _ = write::commit_update(&mut store, k, obj);
                 }
             } else {
-                for (ck, ce) in contents {
+                for (ck, _) in contents {
+                    // A twin (Event) may already have gone with its pair.
                     if let Some(cur) = store.get(ck).cloned() {
                         delete_entry(
                             &mut store,
@@ -137,8 +138,6 @@ pub fn sweep(sim: &Sim, terminating_since: &mut HashMap<String, Instant>) -> boo
                             false,
                             sim.clock.now(),
                         );
-                    } else {
-                        let _ = ce;
                     }
                 }
             }

@@ -1,7 +1,7 @@
 //! POST: decode, check kind and namespace, then the write pipeline.
 
 use super::Call;
-use super::write;
+use super::{checks, write};
 use crate::error::ApiError;
 use crate::reply::{JSON, Reply};
 
@@ -10,9 +10,9 @@ pub fn create(call: &Call) -> Result<Reply, ApiError> {
     let dry = call.dry_run("CreateOptions")?;
     let fv = call.field_validation()?;
     let mut obj = call.body_object()?;
-    write::check_kind(rt, &obj)?;
-    let warnings = write::unknown_fields(rt, &mut obj, fv)?;
-    write::check_namespace_field(rt, &mut obj, call.ns())?;
+    checks::check_kind(rt, &obj)?;
+    let warnings = checks::unknown_fields(rt, &mut obj, fv)?;
+    checks::check_namespace_field(rt, &mut obj, call.ns())?;
     let json = {
         let mut store = call.sim.store();
         write::insert_new(&call.sim, &mut store, call.t.id, obj, dry)?

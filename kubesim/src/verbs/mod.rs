@@ -1,6 +1,7 @@
 //! The verbs on resources, one module each, sharing [`Call`] (the parsed
 //! request) and the write pipeline in [`write`].
 
+pub mod checks;
 pub mod create;
 pub mod delete;
 pub mod list;

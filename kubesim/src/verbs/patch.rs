@@ -5,6 +5,7 @@
 use serde_json::Value;
 
 use super::Call;
+use super::checks;
 use super::write::{self, Part};
 use crate::error::{ApiError, Cause};
 use crate::patch::{self as algo, JsonPatchError};
@@ -73,8 +74,8 @@ pub fn patch(call: &Call) -> Result<Reply, ApiError> {
         let Value::Object(mut obj) = doc else {
             return Err(ApiError::bad_request("the patch produced a non-object"));
         };
-        write::check_kind(rt, &obj)?;
-        let warnings = write::unknown_fields(rt, &mut obj, fv)?;
+        checks::check_kind(rt, &obj)?;
+        let warnings = checks::unknown_fields(rt, &mut obj, fv)?;
         let part = match call.t.sub.as_deref() {
             Some("status") => Part::Status,
             _ => Part::Main,
@@ -154,7 +155,7 @@ fn apply(call: &Call) -> Result<Reply, ApiError> {
     {
         let store = call.sim.store();
         if store.get(&call.key()).is_none() {
-            write::admit_namespace(&store, rt, call.ns(), call.name())?;
+            checks::admit_namespace(&store, rt, call.ns(), call.name())?;
         }
     }
     Err(ApiError::new(

@@ -4,6 +4,7 @@
 use serde_json::{Value, json};
 
 use super::Call;
+use super::checks;
 use super::write::{self, Part};
 use crate::error::ApiError;
 use crate::object::meta_str;
@@ -22,8 +23,8 @@ pub fn update(call: &Call) -> Result<Reply, ApiError> {
     }
     let fv = call.field_validation()?;
     let mut obj = call.body_object()?;
-    write::check_kind(rt, &obj)?;
-    let warnings = write::unknown_fields(rt, &mut obj, fv)?;
+    checks::check_kind(rt, &obj)?;
+    let warnings = checks::unknown_fields(rt, &mut obj, fv)?;
     let body_name = meta_str(&obj, "name").unwrap_or("").to_string();
     if body_name != call.name() {
         return Err(ApiError::bad_request(format!(
@@ -31,7 +32,7 @@ pub fn update(call: &Call) -> Result<Reply, ApiError> {
             call.name()
         )));
     }
-    write::check_namespace_field(rt, &mut obj, call.ns())?;
+    checks::check_namespace_field(rt, &mut obj, call.ns())?;
     let key = call.key();
     let json = {
         let mut store = call.sim.store();
@@ -45,9 +46,6 @@ pub fn update(call: &Call) -> Result<Reply, ApiError> {
         };
         write::update_existing(&mut store, &key, &old, obj, part, dry)?
     };
-    if rt.plural == "namespaces" || dry {
-        // nothing more to do
-    }
     call.sim.gc.notify_one();
     Ok(Reply::bytes(200, JSON, json).with_warnings(&warnings))
 }
