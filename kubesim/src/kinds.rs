@@ -345,8 +345,7 @@ pub fn prepare_update(
         Special::Service => {
             let old_ip = old.get("spec").and_then(|s| s.get("clusterIP")).cloned();
             let old_ips = old.get("spec").and_then(|s| s.get("clusterIPs")).cloned();
-            let name = new["metadata"]["name"]
-                .as_str()
+            let name = crate::object::meta_str(new, "name")
                 .unwrap_or_default()
                 .to_string();
             if let Some(spec) = new.get_mut("spec").and_then(Value::as_object_mut) {

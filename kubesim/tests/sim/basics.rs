@@ -498,3 +498,34 @@ fn deletecollection_by_label() {
         .collect();
     assert_eq!(left, ["c", "kube-root-ca.crt"]);
 }
+
+#[test]
+fn hostile_patches_do_not_break_the_server() {
+    let (_sim, c) = start();
+    let svc = "/api/v1/namespaces/default/services/kubernetes";
+    for (ct, body) in [
+        (
+            "application/merge-patch+json",
+            json!({"metadata": null, "spec": null}),
+        ),
+        ("application/merge-patch+json", json!([1, 2])),
+        (
+            "application/strategic-merge-patch+json",
+            json!({"spec": {"ports": null}}),
+        ),
+        (
+            "application/json-patch+json",
+            json!([{"op": "remove", "path": "/metadata"}]),
+        ),
+        ("application/json-patch+json", json!({"op": "add"})),
+    ] {
+        let r = c.patch(svc, ct, &body);
+        assert!(
+            r.status >= 200 && r.status < 500,
+            "{ct} {body}: {} {}",
+            r.status,
+            r.text()
+        );
+    }
+    assert_eq!(c.get(svc).status, 200);
+}
