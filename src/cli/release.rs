@@ -85,6 +85,15 @@ pub struct DeployArgs {
     /// Wait this long for another operation's lock (e.g. 5m) instead of failing at once.
     #[arg(long = "wait-for-lock", value_name = "DURATION", value_parser = humantime::parse_duration)]
     pub wait_for_lock: Option<Duration>,
+    /// Wait for each stage to be ready before applying the next (--wait=false: apply only).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub wait: bool,
+    /// Budget of the whole operation, hooks included (e.g. 90s, 10m).
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = humantime::parse_duration)]
+    pub timeout: Duration,
+    /// Do not wait for LoadBalancer Services to get an address.
+    #[arg(long = "no-wait-lb")]
+    pub no_wait_lb: bool,
     #[command(flatten)]
     pub progress: ProgressArgs,
     #[command(flatten)]
@@ -207,6 +216,9 @@ fn deploy_options(
         take_ownership: d.take_ownership,
         history_max: d.history_max,
         wait_for_lock: d.wait_for_lock,
+        wait: d.wait,
+        timeout: d.timeout,
+        skip_load_balancers: d.no_wait_lb,
         manifests: d.bundle.manifests.clone(),
         releases: d.bundle.releases.clone(),
     }

@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use super::events::{Event, Sink};
 use super::session::{self, ReleaseRef};
-use super::{LayerArg, OpError, interrupt, read_layers};
+use super::{LayerArg, OpError, interrupt, read_layers, waiting};
 use crate::apply::live::LiveIndex;
 use crate::apply::{self, ApplyOptions, Change, handover, ownership};
 use crate::bundle::Bundle;
@@ -55,6 +55,12 @@ pub struct DeployOptions {
     /// Records kept (0 = all).
     pub history_max: usize,
     pub wait_for_lock: Option<Duration>,
+    /// Wait for each stage to be ready before the next (`--wait`, default on).
+    pub wait: bool,
+    /// The budget of the whole operation, hooks included (`--timeout`).
+    pub timeout: Duration,
+    /// `--no-wait-lb`: do not wait for load-balancer addresses.
+    pub skip_load_balancers: bool,
     pub manifests: Option<PathBuf>,
     pub releases: Option<PathBuf>,
 }
@@ -84,9 +90,10 @@ pub async fn deploy(
     sink: &dyn Sink,
 ) -> Result<Deployed, OpError> {
     let started = Instant::now();
+    let deadline = tokio::time::Instant::now() + opts.timeout;
     let mut state = InFlight::default();
     let result = tokio::select! {
-        r = run(mode, opts, sink, &mut state) => r,
+        r = run(mode, opts, sink, &mut state, deadline) => r,
         sig = interrupt::signal() => Err(OpError::Interrupted(format!("interrupted by {sig}"))),
     };
     let guard = interrupt::exit_on_second_signal();
@@ -174,6 +181,7 @@ async fn run(
     opts: &DeployOptions,
     sink: &dyn Sink,
     state: &mut InFlight,
+    deadline: tokio::time::Instant,
 ) -> Result<Outcome, OpError> {
     let bundle =
         Bundle::embedded().with_dirs(opts.manifests.as_deref(), opts.releases.as_deref())?;
@@ -295,17 +303,16 @@ async fn run(
             .collect();
     }
 
-    let changes = apply_stages(
-        &cluster,
-        &discovery,
-        &rendered.objects,
-        &live,
+    let stages = Stages {
+        cluster: &cluster,
+        discovery: &discovery,
+        live: &live,
         opts,
-        &force_for,
-        state,
-        sink,
-    )
-    .await?;
+        force_for: &force_for,
+        release: &release,
+        deadline,
+    };
+    let changes = stages.run(&rendered.objects, state, sink).await?;
 
     check_lock(state)?;
     let (mut done, rv) = state.pending.take().expect("pending revision");
@@ -546,59 +553,108 @@ fn foreign_message(foreign: &[ownership::Foreign]) -> String {
     lines.join("\n")
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn apply_stages(
-    cluster: &Cluster,
-    discovery: &Discovery,
-    objects: &[Object],
-    live: &LiveIndex,
-    opts: &DeployOptions,
-    force_for: &[crate::manifest::ObjectId],
-    state: &InFlight,
-    sink: &dyn Sink,
-) -> Result<Vec<Change>, OpError> {
-    let mut changes = Vec::new();
-    for stage in [Stage::Config, Stage::Data, Stage::Prepare, Stage::App] {
-        let batch: Vec<&Object> = objects
-            .iter()
-            .filter(|o| plan::stage_of(o) == stage)
-            .collect();
-        if batch.is_empty() {
-            continue;
-        }
-        check_lock(state)?;
-        sink.event(Event::StageStarted {
-            stage,
-            objects: batch.len(),
-        });
-        let handovers = handover::needed(&batch, live);
-        if !handovers.is_empty() {
-            handover::hand_over(&cluster.client, discovery, &handovers, opts.apply.dry_run)
+/// Applying (and waiting for) the stages of one render.
+struct Stages<'a> {
+    cluster: &'a Cluster,
+    discovery: &'a Discovery,
+    live: &'a LiveIndex,
+    opts: &'a DeployOptions,
+    force_for: &'a [crate::manifest::ObjectId],
+    release: &'a ReleaseRef,
+    deadline: tokio::time::Instant,
+}
+
+impl Stages<'_> {
+    async fn run(
+        &self,
+        objects: &[Object],
+        state: &InFlight,
+        sink: &dyn Sink,
+    ) -> Result<Vec<Change>, OpError> {
+        let mut waiting = match self.opts.wait {
+            true => Some(
+                waiting::Waiting::start(
+                    self.cluster,
+                    self.discovery,
+                    objects,
+                    &self.release.name,
+                    &self.release.namespace,
+                    self.opts.skip_load_balancers,
+                )
+                .await,
+            ),
+            false => None,
+        };
+        let mut changes = Vec::new();
+        for stage in [Stage::Config, Stage::Data, Stage::Prepare, Stage::App] {
+            let batch: Vec<&Object> = objects
+                .iter()
+                .filter(|o| plan::stage_of(o) == stage)
+                .collect();
+            if batch.is_empty() {
+                continue;
+            }
+            check_lock(state)?;
+            sink.event(Event::StageStarted {
+                stage,
+                objects: batch.len(),
+            });
+            if stage == Stage::Prepare {
+                waiting::retry_failed_hooks(self.cluster, self.discovery, &batch, self.live, sink)
+                    .await?;
+            }
+            let handovers = handover::needed(&batch, self.live);
+            if !handovers.is_empty() {
+                handover::hand_over(
+                    &self.cluster.client,
+                    self.discovery,
+                    &handovers,
+                    self.opts.apply.dry_run,
+                )
                 .await
                 .map_err(OpError::Failed)?;
-            for (o, replicas) in &handovers {
-                sink.event(Event::Info(format!(
-                    "{}: spec.replicas ({replicas}) handed to the autoscaler",
-                    o.id()
-                )));
+                for (o, replicas) in &handovers {
+                    sink.event(Event::Info(format!(
+                        "{}: spec.replicas ({replicas}) handed to the autoscaler",
+                        o.id()
+                    )));
+                }
+            }
+            let applied = apply::apply(
+                &self.cluster.client,
+                self.discovery,
+                &batch,
+                self.live,
+                &self.opts.apply,
+                self.force_for,
+            )
+            .await?;
+            sink.event(Event::StageApplied {
+                stage,
+                changes: applied.clone(),
+            });
+            changes.extend(applied);
+            if let Some(w) = waiting.as_mut() {
+                let awaited = w.wait_stage(&batch, self.deadline, sink).await?;
+                sink.event(Event::StageReady {
+                    stage,
+                    objects: awaited,
+                });
+                if stage == Stage::Prepare {
+                    waiting::delete_old_hooks(
+                        self.cluster,
+                        self.discovery,
+                        &batch,
+                        &self.release.name,
+                        &self.release.namespace,
+                        sink,
+                    )
+                    .await;
+                }
             }
         }
-        let applied = apply::apply(
-            &cluster.client,
-            discovery,
-            &batch,
-            live,
-            &opts.apply,
-            force_for,
-        )
-        .await?;
-        sink.event(Event::StageApplied {
-            stage,
-            changes: applied.clone(),
-        });
-        changes.extend(applied);
+        Ok(changes)
     }
-    Ok(changes)
 }
 
 async fn supersede(store: &Store, entries: &[Entry], revision: u32, sink: &dyn Sink) {

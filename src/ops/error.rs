@@ -40,6 +40,12 @@ pub enum OpError {
     Failed(String),
     #[error("{0}")]
     Interrupted(String),
+    /// The `--timeout` budget ran out (exit 3).
+    #[error("{0}")]
+    Timeout(String),
+    /// An object failed for good while rolling out (exit 4).
+    #[error("rollout failed: {0}")]
+    RolloutFailed(String),
 }
 
 // Not `#[from]`: these messages already hold their cause, and a source
@@ -59,6 +65,10 @@ impl From<ApplyError> for OpError {
 impl OpError {
     /// The process exit code for this error.
     pub fn exit_code(&self) -> u8 {
-        1
+        match self {
+            OpError::Timeout(_) => 3,
+            OpError::RolloutFailed(_) => 4,
+            _ => 1,
+        }
     }
 }

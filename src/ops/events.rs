@@ -2,6 +2,7 @@
 
 use crate::apply::Change;
 use crate::plan::Stage;
+use crate::wait::Readiness;
 
 #[derive(Debug, Clone)]
 pub enum Event {
@@ -13,6 +14,15 @@ pub enum Event {
     StageStarted { stage: Stage, objects: usize },
     /// A stage was applied.
     StageApplied { stage: Stage, changes: Vec<Change> },
+    /// An awaited object's readiness changed.
+    Progress {
+        object: String,
+        readiness: Readiness,
+    },
+    /// Every awaited object of a stage is ready.
+    StageReady { stage: Stage, objects: usize },
+    /// Detail for `-vv` (watch restarts, retries).
+    Debug(String),
 }
 
 /// Receives events; `&dyn Sink` keeps ops free of any output code.

@@ -8,6 +8,7 @@ pub mod lint;
 pub mod session;
 pub mod status;
 pub mod template;
+pub mod waiting;
 
 pub use error::OpError;
 

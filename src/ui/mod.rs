@@ -62,6 +62,23 @@ impl Sink for StderrSink {
                 self.paint("1", "==>"),
                 stage.label()
             ),
+            Event::Debug(_) => {}
+            Event::Progress { object, readiness } => {
+                let (mark, text) = match &readiness {
+                    crate::wait::Readiness::Ready => (self.paint("32", "✓"), "ready".to_string()),
+                    crate::wait::Readiness::Failed(_) => (
+                        self.paint("31", "✗"),
+                        crate::wait::tracker::describe(&readiness),
+                    ),
+                    other => (" ".to_string(), crate::wait::tracker::describe(other)),
+                };
+                eprintln!("  {mark} {object}: {text}");
+            }
+            Event::StageReady { stage, objects } => eprintln!(
+                "{} {} ready ({objects} awaited)",
+                self.paint("32", "✓"),
+                stage.label()
+            ),
             Event::StageApplied { changes, .. } => {
                 for c in changes {
                     eprintln!("    {:<10} {}", action_word(c.action), c.object);

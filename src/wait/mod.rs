@@ -1,6 +1,8 @@
-//! Waiting for a stage: readiness rules (pure) and the watcher that
-//! applies them.
+//! Waiting for a stage: readiness rules (pure), the watchers that report
+//! the live objects, and the wait that applies the rules to them.
 
 pub mod readiness;
+pub mod tracker;
+pub mod watcher;
 
 pub use readiness::{Context, Readiness, readiness};

@@ -1,5 +1,6 @@
 //! install / upgrade / status / history / list against kubesim, through
-//! the real binary (issue 8).
+//! the real binary (issue 8). These test applying and recording, so they
+//! run with `--wait=false`; waiting for rollouts is tested in `rollout`.
 
 use std::io::{BufRead, BufReader};
 use std::time::{Duration, Instant};
@@ -34,7 +35,8 @@ fn statuses(sim: &Sim, args: &[&str]) -> Vec<(u64, String)> {
 }
 
 fn install_dev(sim: &Sim) {
-    sim.thebot(&["install", "dev", "--create-namespace"]).ok();
+    sim.thebot(&["install", "--wait=false", "dev", "--create-namespace"])
+        .ok();
 }
 
 fn secret_value(sim: &Sim, ns: &str, name: &str, key: &str) -> String {
@@ -53,7 +55,7 @@ fn secret_value(sim: &Sim, ns: &str, name: &str, key: &str) -> String {
 #[test]
 fn install_status_upgrade_history() {
     let sim = Sim::start();
-    let out = sim.thebot(&["install", "dev", "--create-namespace"]);
+    let out = sim.thebot(&["install", "--wait=false", "dev", "--create-namespace"]);
     assert!(
         out.ok()
             .contains("Release thebot-dev revision 1 deployed in namespace thebot-dev"),
@@ -110,7 +112,7 @@ fn identical_upgrade_writes_nothing_but_the_record() {
     let sim = Sim::start();
     install_dev(&sim);
     let before = sim.resource_versions("thebot-dev");
-    let out = sim.thebot(&["upgrade", "-n", "thebot-dev"]);
+    let out = sim.thebot(&["upgrade", "--wait=false", "-n", "thebot-dev"]);
     assert!(
         out.ok().contains("0 created, 0 configured"),
         "{}",
@@ -140,7 +142,7 @@ fn a_conflict_names_field_and_manager_until_forced() {
     let (code, resp) = sim.apply_as("other", cm_path, &body, true);
     assert_eq!(code, 200, "{resp}");
 
-    let out = sim.thebot(&["upgrade", "-n", "thebot-dev"]);
+    let out = sim.thebot(&["upgrade", "--wait=false", "-n", "thebot-dev"]);
     out.fails_with(
         1,
         &[
@@ -160,8 +162,14 @@ fn a_conflict_names_field_and_manager_until_forced() {
         "nothing of the failed revision was forced"
     );
 
-    sim.thebot(&["upgrade", "-n", "thebot-dev", "--force-conflicts"])
-        .ok();
+    sim.thebot(&[
+        "upgrade",
+        "--wait=false",
+        "-n",
+        "thebot-dev",
+        "--force-conflicts",
+    ])
+    .ok();
     assert_eq!(sim.get(cm_path)["data"]["LOG_LEVEL"], "DEBUG");
     assert_eq!(
         statuses(&sim, &["-n", "thebot-dev"]).last().unwrap(),
@@ -191,7 +199,7 @@ fn existing_objects_are_adopted_only_when_asked() {
     );
     assert_eq!(code, 201, "{body}");
 
-    let out = sim.thebot(&["install", "dev"]);
+    let out = sim.thebot(&["install", "--wait=false", "dev"]);
     out.fails_with(
         1,
         &[
@@ -206,7 +214,8 @@ fn existing_objects_are_adopted_only_when_asked() {
         "nothing was applied"
     );
 
-    sim.thebot(&["install", "dev", "--take-ownership"]).ok();
+    sim.thebot(&["install", "--wait=false", "dev", "--take-ownership"])
+        .ok();
     let cm = sim.get("/api/v1/namespaces/thebot-dev/configmaps/thebot-dev-config");
     assert_eq!(
         cm["metadata"]["annotations"]["thebot.io/release"],
@@ -267,7 +276,7 @@ fn a_held_lock_fails_fast_naming_its_holder() {
     );
     assert_eq!(code, 201, "{body}");
     let started = Instant::now();
-    let out = sim.thebot(&["upgrade", "-n", "thebot-dev"]);
+    let out = sim.thebot(&["upgrade", "--wait=false", "-n", "thebot-dev"]);
     out.fails_with(1, &["in progress", "alice@laptop/4242", "thebot unlock"]);
     assert!(started.elapsed() < Duration::from_secs(10), "failed fast");
     assert_eq!(
@@ -276,7 +285,8 @@ fn a_held_lock_fails_fast_naming_its_holder() {
     );
 
     sim.thebot(&["unlock", "-n", "thebot-dev", "--yes"]).ok();
-    sim.thebot(&["upgrade", "-n", "thebot-dev"]).ok();
+    sim.thebot(&["upgrade", "--wait=false", "-n", "thebot-dev"])
+        .ok();
 }
 
 #[test]
@@ -284,7 +294,14 @@ fn concurrent_upgrades_never_lose_or_duplicate_a_revision() {
     let sim = Sim::start();
     install_dev(&sim);
     let a = sim.spawn(
-        &["upgrade", "-n", "thebot-dev", "--set", "app.logLevel=INFO"],
+        &[
+            "upgrade",
+            "--wait=false",
+            "-n",
+            "thebot-dev",
+            "--set",
+            "app.logLevel=INFO",
+        ],
         &[],
     );
     let b = sim.spawn(
@@ -345,7 +362,14 @@ fn a_killed_client_never_leaves_the_release_stuck() {
     let manifests = bulky_manifests(&dir, 3000);
     let lease = [("THEBOT_LEASE_SECONDS", "2")];
     let mut child = sim.spawn(
-        &["upgrade", "-n", "thebot-dev", "--manifests", &manifests],
+        &[
+            "upgrade",
+            "--wait=false",
+            "-n",
+            "thebot-dev",
+            "--manifests",
+            &manifests,
+        ],
         &lease,
     );
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
@@ -368,7 +392,7 @@ fn a_killed_client_never_leaves_the_release_stuck() {
     );
 
     std::thread::sleep(Duration::from_millis(2500));
-    let out = sim.thebot_env(&["upgrade", "-n", "thebot-dev"], &lease);
+    let out = sim.thebot_env(&["upgrade", "--wait=false", "-n", "thebot-dev"], &lease);
     assert!(out.ok().contains("revision 3 deployed"), "{}", out.stdout);
     assert!(
         out.stderr.contains("took over an expired lock"),
@@ -389,7 +413,8 @@ fn a_killed_client_never_leaves_the_release_stuck() {
 fn a_corrupt_record_is_named_and_does_not_block_the_others() {
     let sim = Sim::start();
     install_dev(&sim);
-    sim.thebot(&["upgrade", "-n", "thebot-dev"]).ok();
+    sim.thebot(&["upgrade", "--wait=false", "-n", "thebot-dev"])
+        .ok();
     let path = "/api/v1/namespaces/thebot-dev/secrets/thebot.release.v1.thebot-dev.v1";
     let patch = json!({"data": {"release": base64::engine::general_purpose::STANDARD.encode("not a record")}});
     let (code, body) = sim.request("PATCH", path, "application/merge-patch+json", Some(&patch));
@@ -404,7 +429,7 @@ fn a_corrupt_record_is_named_and_does_not_block_the_others() {
             .starts_with("revision 1:"),
         "{h:?}"
     );
-    let out = sim.thebot(&["upgrade", "-n", "thebot-dev"]);
+    let out = sim.thebot(&["upgrade", "--wait=false", "-n", "thebot-dev"]);
     assert!(out.ok().contains("revision 3 deployed"));
     assert!(
         out.stderr.contains("revision 1"),
@@ -457,7 +482,7 @@ fn bad_credentials_and_unreachable_servers_are_explained() {
         .kubeconfig()
         .replace(&sim.instance.token, "wrong-token");
     let kc = sim.dir.write("wrong.kubeconfig", &wrong);
-    sim.thebot(&["install", "dev", "--kubeconfig", &kc])
+    sim.thebot(&["install", "--wait=false", "dev", "--kubeconfig", &kc])
         .fails_with(1, &["401", "credentials"]);
 
     let ro = kubesim::spawn_with(kubesim::Options {
@@ -468,7 +493,15 @@ fn bad_credentials_and_unreachable_servers_are_explained() {
     let kc = sim
         .dir
         .write("ro.kubeconfig", &ro.read_only_kubeconfig().unwrap());
-    let out = sim.thebot(&["install", "dev", "--kubeconfig", &kc, "-n", "default"]);
+    let out = sim.thebot(&[
+        "install",
+        "--wait=false",
+        "dev",
+        "--kubeconfig",
+        &kc,
+        "-n",
+        "default",
+    ]);
     out.fails_with(1, &["403"]);
 
     let unreachable = sim
@@ -477,7 +510,7 @@ fn bad_credentials_and_unreachable_servers_are_explained() {
         .replace(&sim.instance.url, "https://127.0.0.1:1");
     let kc = sim.dir.write("down.kubeconfig", &unreachable);
     let started = Instant::now();
-    sim.thebot(&["install", "dev", "--kubeconfig", &kc])
+    sim.thebot(&["install", "--wait=false", "dev", "--kubeconfig", &kc])
         .fails_with(1, &["cannot reach the API server at https://127.0.0.1:1"]);
     assert!(started.elapsed() < Duration::from_secs(20));
 }
@@ -525,7 +558,7 @@ fn generated_secrets_survive_upgrade_and_reinstall() {
         );
         assert_eq!(code, 200);
     }
-    sim.thebot(&["install", "dev"]).ok();
+    sim.thebot(&["install", "--wait=false", "dev"]).ok();
     assert_eq!(
         secret_value(&sim, "thebot-dev", "thebot-dev-secret", "POSTGRES_PASSWORD"),
         password
@@ -535,13 +568,19 @@ fn generated_secrets_survive_upgrade_and_reinstall() {
 #[test]
 fn install_refuses_an_existing_release_and_upgrade_a_missing_one() {
     let sim = Sim::start();
-    sim.thebot(&["upgrade", "dev"])
+    sim.thebot(&["upgrade", "--wait=false", "dev"])
         .fails_with(1, &["no revision", "upgrade --install"]);
     install_dev(&sim);
-    sim.thebot(&["install", "dev"])
+    sim.thebot(&["install", "--wait=false", "dev"])
         .fails_with(1, &["already exists", "thebot upgrade"]);
     let sim2 = Sim::start();
-    let out = sim2.thebot(&["upgrade", "dev", "--install", "--create-namespace"]);
+    let out = sim2.thebot(&[
+        "upgrade",
+        "--wait=false",
+        "dev",
+        "--install",
+        "--create-namespace",
+    ]);
     assert!(out.ok().contains("revision 1 deployed"));
 }
 
@@ -568,7 +607,8 @@ fn reuse_values_replays_the_previous_layers() {
     let cm = sim.get("/api/v1/namespaces/thebot-dev/configmaps/thebot-dev-config");
     assert_eq!(cm["data"]["LOG_LEVEL"], "WARNING");
     assert_eq!(cm["data"]["API_PAGE_SIZE"], "50");
-    sim.thebot(&["upgrade", "-n", "thebot-dev"]).ok();
+    sim.thebot(&["upgrade", "--wait=false", "-n", "thebot-dev"])
+        .ok();
     let cm = sim.get("/api/v1/namespaces/thebot-dev/configmaps/thebot-dev-config");
     assert_eq!(
         cm["data"]["LOG_LEVEL"], "DEBUG",

@@ -1,0 +1,217 @@
+//! The live state the watchers report, and the wait for one stage: until
+//! every awaited object is ready, one fails, or the deadline passes.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+use tokio::time::Instant;
+
+use super::readiness::{Context, Readiness, readiness};
+use super::watcher::{Update, WatchSet, group_of, key_of};
+use crate::apply::live::Key;
+use crate::manifest::ObjectId;
+
+/// An object to wait for and what its readiness needs to know.
+#[derive(Debug, Clone)]
+pub struct Awaited {
+    pub id: ObjectId,
+    pub ctx: Context,
+}
+
+/// Why a wait ended without every object ready.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WaitError {
+    #[error("timed out waiting for:\n{}", unready.iter().map(|(o, r)| format!("  {o}: {r}")).collect::<Vec<_>>().join("\n"))]
+    Timeout { unready: Vec<(String, String)> },
+    #[error("{object} failed: {reason}")]
+    Failed { object: String, reason: String },
+    #[error("the watches of the release's objects stopped")]
+    Closed,
+}
+
+/// The latest version of every watched object.
+#[derive(Debug, Default)]
+pub struct Tracker {
+    objects: BTreeMap<Key, Value>,
+    /// StorageClasses that bind on first consumer (and the default's name).
+    pub wait_for_first_consumer: BTreeSet<String>,
+    pub default_class: Option<String>,
+}
+
+impl Tracker {
+    pub fn apply(&mut self, update: Update) {
+        match update {
+            Update::Relist { group, kind, items } => {
+                self.objects
+                    .retain(|k, _| !(k.group == group && k.kind == kind));
+                for item in items {
+                    self.objects.insert(key_of(&group, &item), item);
+                }
+            }
+            Update::Upsert(o) => {
+                self.objects.insert(key_of(&group_of(&o), &o), o);
+            }
+            Update::Delete(o) => {
+                self.objects.remove(&key_of(&group_of(&o), &o));
+            }
+            Update::Restarted { .. } => {}
+        }
+    }
+
+    pub fn get(&self, id: &ObjectId) -> Option<&Value> {
+        self.objects.get(&Key::from(id))
+    }
+
+    /// Readiness of each awaited object, in order.
+    pub fn evaluate(&self, awaited: &[Awaited]) -> Vec<Readiness> {
+        awaited
+            .iter()
+            .map(|a| {
+                let live = self.get(&a.id);
+                let mut ctx = a.ctx.clone();
+                if a.id.kind == "PersistentVolumeClaim"
+                    && let Some(class) = live
+                        .and_then(|p| p.pointer("/spec/storageClassName").and_then(Value::as_str))
+                        .map(str::to_string)
+                        .or_else(|| self.default_class.clone())
+                {
+                    ctx.wait_for_first_consumer = self.wait_for_first_consumer.contains(&class);
+                }
+                readiness(live, &ctx)
+            })
+            .collect()
+    }
+}
+
+/// Progress of one object, for the UI.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Progress {
+    pub object: String,
+    pub readiness: Readiness,
+}
+
+/// Waits until every awaited object is ready. `on_change` hears each
+/// object's readiness whenever it changes.
+pub async fn wait_for(
+    watches: &mut WatchSet,
+    tracker: &mut Tracker,
+    awaited: &[Awaited],
+    deadline: Instant,
+    on_change: &mut dyn FnMut(Progress),
+    on_restart: &mut dyn FnMut(String),
+) -> Result<(), WaitError> {
+    let mut last: Vec<Option<Readiness>> = vec![None; awaited.len()];
+    loop {
+        let now = tracker.evaluate(awaited);
+        for (i, r) in now.iter().enumerate() {
+            if last[i].as_ref() != Some(r) {
+                on_change(Progress {
+                    object: awaited[i].id.to_string(),
+                    readiness: r.clone(),
+                });
+                last[i] = Some(r.clone());
+            }
+        }
+        if let Some((i, Readiness::Failed(reason))) = now
+            .iter()
+            .enumerate()
+            .find(|(_, r)| matches!(r, Readiness::Failed(_)))
+        {
+            return Err(WaitError::Failed {
+                object: awaited[i].id.to_string(),
+                reason: reason.clone(),
+            });
+        }
+        if now.iter().all(Readiness::is_ready) {
+            return Ok(());
+        }
+        tokio::select! {
+            update = watches.next() => match update {
+                Some(Update::Restarted { kind, why }) => on_restart(format!("watch of {kind} restarted: {why}")),
+                Some(u) => tracker.apply(u),
+                None => return Err(WaitError::Closed),
+            },
+            _ = tokio::time::sleep_until(deadline) => {
+                let unready = awaited
+                    .iter()
+                    .zip(&now)
+                    .filter(|(_, r)| !r.is_ready())
+                    .map(|(a, r)| (a.id.to_string(), describe(r)))
+                    .collect();
+                return Err(WaitError::Timeout { unready });
+            }
+        }
+    }
+}
+
+/// A readiness as a short reason.
+pub fn describe(r: &Readiness) -> String {
+    match r {
+        Readiness::Ready => "ready".into(),
+        Readiness::InProgress(why) => why.clone(),
+        Readiness::Failed(why) => format!("failed: {why}"),
+        Readiness::Missing => "does not exist".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn cm(name: &str) -> Value {
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": "ns"}})
+    }
+
+    fn id(name: &str) -> ObjectId {
+        ObjectId {
+            group: String::new(),
+            version: "v1".into(),
+            kind: "ConfigMap".into(),
+            namespace: "ns".into(),
+            name: name.into(),
+        }
+    }
+
+    #[test]
+    fn a_relist_forgets_what_vanished() {
+        let mut t = Tracker::default();
+        t.apply(Update::Upsert(cm("a")));
+        t.apply(Update::Upsert(cm("b")));
+        t.apply(Update::Relist {
+            group: String::new(),
+            kind: "ConfigMap".into(),
+            items: vec![cm("b")],
+        });
+        assert!(t.get(&id("a")).is_none());
+        assert!(t.get(&id("b")).is_some());
+        t.apply(Update::Delete(cm("b")));
+        let awaited = [Awaited {
+            id: id("b"),
+            ctx: Context::default(),
+        }];
+        assert_eq!(t.evaluate(&awaited), [Readiness::Missing]);
+    }
+
+    #[test]
+    fn claims_of_wait_for_first_consumer_classes_are_ready() {
+        let mut t = Tracker {
+            default_class: Some("local".into()),
+            ..Default::default()
+        };
+        t.wait_for_first_consumer.insert("local".into());
+        t.apply(Update::Upsert(json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+            "metadata": {"name": "p", "namespace": "ns"}, "spec": {}, "status": {"phase": "Pending"}})));
+        let awaited = [Awaited {
+            id: ObjectId {
+                group: String::new(),
+                version: "v1".into(),
+                kind: "PersistentVolumeClaim".into(),
+                namespace: "ns".into(),
+                name: "p".into(),
+            },
+            ctx: Context::default(),
+        }];
+        assert_eq!(t.evaluate(&awaited), [Readiness::Ready]);
+    }
+}
