@@ -23,6 +23,8 @@ pub struct Options {
     /// An optional token whose writes get 403.
     pub read_only_token: Option<String>,
     pub timing: Timing,
+    /// Print each request (method, URI, status) on stderr.
+    pub log_requests: bool,
 }
 
 /// Why an instance did not start.
@@ -105,7 +107,9 @@ pub fn spawn_with(opts: Options) -> Result<Instance, SpawnError> {
         admin: token.clone(),
         read_only: opts.read_only_token.clone(),
     };
-    let sim = Arc::new(Sim::new(tokens, tls.ca_pem.clone(), opts.timing.clone()));
+    let mut sim = Sim::new(tokens, tls.ca_pem.clone(), opts.timing.clone());
+    sim.log_requests = opts.log_requests;
+    let sim = Arc::new(sim);
     if let Ok(mut a) = sim.address.lock() {
         *a = format!("127.0.0.1:{port}");
     }

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use tokio::io::AsyncReadExt;
 
-const USAGE: &str = "usage: kubesim [--port N] [--kubeconfig-out PATH] [--token T] [--read-only-token T] [--ignore-stdin]";
+const USAGE: &str = "usage: kubesim [--port N] [--kubeconfig-out PATH] [--token T] [--read-only-token T] [--ignore-stdin] [--log-requests]";
 
 struct Args {
     opts: kubesim::Options,
@@ -33,6 +33,7 @@ fn parse(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
             "--token" => args.opts.token = Some(value("--token")?),
             "--read-only-token" => args.opts.read_only_token = Some(value("--read-only-token")?),
             "--ignore-stdin" => args.ignore_stdin = true,
+            "--log-requests" => args.opts.log_requests = true,
             "-h" | "--help" => return Err(USAGE.to_string()),
             other => return Err(format!("unknown argument {other}\n{USAGE}")),
         }

@@ -84,6 +84,9 @@ async fn respond(sim: Arc<Sim>, req: Request<Incoming>) -> Response<Body> {
         Ok(body) => dispatch(&sim, &parts, body).await,
         Err(e) => e.into(),
     };
+    if sim.log_requests {
+        eprintln!("kubesim: {} {} {}", parts.method, parts.uri, reply.status);
+    }
     let mut resp = Response::new(reply.body);
     *resp.status_mut() = hyper::StatusCode::from_u16(reply.status)
         .unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);

@@ -45,6 +45,8 @@ pub struct Sim {
     pub address: Mutex<String>,
     /// Timestamps and ages come from here.
     pub clock: Box<dyn Clock>,
+    /// Print each request (method, URI, status) on stderr.
+    pub log_requests: bool,
 }
 
 impl Sim {
@@ -59,6 +61,7 @@ impl Sim {
             gc: Notify::new(),
             address: Mutex::new(String::new()),
             clock: Box::new(WallClock),
+            log_requests: false,
         }
     }
 
