@@ -7,6 +7,7 @@ pub mod cluster;
 pub mod environment;
 pub mod lint;
 pub mod manifest;
+pub mod mask;
 pub mod ops;
 pub mod plan;
 pub mod release;

@@ -116,6 +116,24 @@ pub fn to_stream(objects: &[Object]) -> String {
     out
 }
 
+/// Parses a stream written by [`to_stream`] back into objects (a release
+/// record's manifest), keeping each document's `# Source:`.
+pub fn from_stream(stream: &str) -> Result<Vec<Object>, yaml::YamlError> {
+    // Every document of such a stream starts `---` then `# Source: ...`.
+    let mut sources = stream
+        .lines()
+        .filter_map(|l| l.strip_prefix("# Source: "))
+        .map(str::to_string);
+    Ok(yaml::parse_documents(stream)?
+        .into_iter()
+        .filter(|d| d.value.is_object())
+        .map(|d| Object {
+            source: sources.next().unwrap_or_default(),
+            value: d.value,
+        })
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,6 +154,21 @@ mod tests {
         };
         assert_eq!(core.id().group, "");
         assert_eq!(core.id().to_string(), "Secret/s");
+    }
+
+    #[test]
+    fn streams_read_back() {
+        let objects = vec![
+            Object {
+                source: "manifests/a.yaml".into(),
+                value: json!({"kind": "ConfigMap", "metadata": {"name": "a"}, "data": {"x": "---"}}),
+            },
+            Object {
+                source: "manifests/b.yaml".into(),
+                value: json!({"kind": "Secret", "metadata": {"name": "b"}, "data": {"t": "line\n---\nline\n"}}),
+            },
+        ];
+        assert_eq!(from_stream(&to_stream(&objects)).unwrap(), objects);
     }
 
     #[test]

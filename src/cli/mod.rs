@@ -33,6 +33,12 @@ pub enum Command {
     Install(release::InstallArgs),
     /// Apply the new render to an existing release (revision N+1).
     Upgrade(release::UpgradeArgs),
+    /// Re-apply a recorded revision as a new revision ("Rollback to N").
+    Rollback(release::RollbackArgs),
+    /// Delete what the release owns (volumes and the namespace stay).
+    Uninstall(release::UninstallArgs),
+    /// Print a revision's manifest, values or notes (secrets masked).
+    Get(release::GetArgs),
     /// The release's current revision and the live state of every object it owns.
     Status(release::StatusArgs),
     /// The release's revisions.
@@ -217,6 +223,9 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> anyhow::Result
                 .expect("upgrade matched");
             release::upgrade(a, sub)
         }
+        Command::Rollback(a) => release::rollback(a),
+        Command::Uninstall(a) => release::uninstall(a),
+        Command::Get(a) => release::get(a),
         Command::Status(a) => release::status(a),
         Command::History(a) => release::history(a),
         Command::List(a) => release::list(a),

@@ -122,6 +122,77 @@ pub struct UpgradeArgs {
     pub deploy: DeployArgs,
 }
 
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// The revision to re-apply (default: the newest earlier revision that was deployed).
+    pub revision: Option<u32>,
+    #[command(flatten)]
+    pub query: QueryArgs,
+    /// Description recorded with the new revision (default: "Rollback to N").
+    #[arg(long)]
+    pub description: Option<String>,
+    /// Take over fields that other field managers own.
+    #[arg(long = "force-conflicts")]
+    pub force_conflicts: bool,
+    /// Revisions to keep (0 = all); the last deployed one is never deleted.
+    #[arg(long = "history-max", default_value_t = 10)]
+    pub history_max: usize,
+    /// Wait this long for another operation's lock instead of failing at once.
+    #[arg(long = "wait-for-lock", value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub wait_for_lock: Option<Duration>,
+    /// Wait for each stage to be ready (--wait=false: apply only).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub wait: bool,
+    /// Budget of the whole operation.
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = humantime::parse_duration)]
+    pub timeout: Duration,
+    /// Do not wait for LoadBalancer Services to get an address.
+    #[arg(long = "no-wait-lb")]
+    pub no_wait_lb: bool,
+    #[command(flatten)]
+    pub progress: ProgressArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct UninstallArgs {
+    #[command(flatten)]
+    pub query: QueryArgs,
+    /// Keep the release's records, marked uninstalled.
+    #[arg(long = "keep-history")]
+    pub keep_history: bool,
+    /// Only list what would be deleted and kept.
+    #[arg(long = "dry-run")]
+    pub dry_run: bool,
+    /// Also delete PersistentVolumeClaims (the database's data!).
+    #[arg(long = "delete-volumes")]
+    pub delete_volumes: bool,
+    /// How long to wait for the objects to be gone.
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = humantime::parse_duration)]
+    pub timeout: Duration,
+    /// Wait this long for another operation's lock instead of failing at once.
+    #[arg(long = "wait-for-lock", value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub wait_for_lock: Option<Duration>,
+    #[arg(short, long, value_enum, default_value_t = Format::Table)]
+    pub output: Format,
+    #[command(flatten)]
+    pub progress: ProgressArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    /// manifest, values or notes.
+    #[arg(value_enum)]
+    pub what: crate::ops::get::What,
+    #[command(flatten)]
+    pub query: QueryArgs,
+    /// The revision (default: the current one).
+    #[arg(long)]
+    pub revision: Option<u32>,
+    /// Print secret values instead of masking them.
+    #[arg(long = "show-secrets")]
+    pub show_secrets: bool,
+}
+
 /// Which release a query is about.
 #[derive(Debug, Args, Clone)]
 pub struct QueryArgs {
@@ -258,6 +329,82 @@ pub fn upgrade(a: UpgradeArgs, matches: &ArgMatches) -> anyhow::Result<()> {
         opts,
         &a.deploy.progress,
     )
+}
+
+pub fn rollback(a: RollbackArgs) -> anyhow::Result<()> {
+    let opts = DeployOptions {
+        name: a.query.name.clone(),
+        namespace: a.query.namespace.clone(),
+        connect: a.query.cluster.connect(),
+        description: a.description.clone(),
+        apply: crate::apply::ApplyOptions {
+            force_conflicts: a.force_conflicts,
+            ..Default::default()
+        },
+        history_max: a.history_max,
+        wait_for_lock: a.wait_for_lock,
+        wait: a.wait,
+        timeout: a.timeout,
+        skip_load_balancers: a.no_wait_lb,
+        ..Default::default()
+    };
+    run_deploy(Mode::Rollback { to: a.revision }, opts, &a.progress)
+}
+
+pub fn uninstall(a: UninstallArgs) -> anyhow::Result<()> {
+    let opts = crate::ops::uninstall::UninstallOptions {
+        query: a.query.options(),
+        keep_history: a.keep_history,
+        dry_run: a.dry_run,
+        delete_volumes: a.delete_volumes,
+        timeout: a.timeout,
+        wait_for_lock: a.wait_for_lock,
+    };
+    let sink = StderrSink::new(a.progress.quiet, a.progress.no_color);
+    let done = runtime()?.block_on(crate::ops::uninstall::uninstall(&opts, &sink as &dyn Sink))?;
+    if a.output != Format::Table {
+        ui::print_data(a.output, &done);
+        return Ok(());
+    }
+    let verb = if done.dry_run {
+        "would delete"
+    } else {
+        "deleted"
+    };
+    for d in &done.deleted {
+        println!("{verb}  {d}");
+    }
+    for k in &done.kept {
+        println!("kept     {k}");
+    }
+    println!(
+        "Release {} {} in namespace {} ({} deleted, {} kept{}). The namespace and Secret {}-generated are kept.",
+        done.release,
+        if done.dry_run {
+            "would be uninstalled"
+        } else {
+            "uninstalled"
+        },
+        done.namespace,
+        done.deleted.len(),
+        done.kept.len(),
+        if done.stuck.is_empty() {
+            String::new()
+        } else {
+            format!(", {} still terminating", done.stuck.len())
+        },
+        done.release
+    );
+    Ok(())
+}
+
+pub fn get(a: GetArgs) -> anyhow::Result<()> {
+    let record = runtime()?.block_on(crate::ops::get::record(&a.query.options(), a.revision))?;
+    print!(
+        "{}",
+        crate::ops::get::show(&record, a.what, a.show_secrets)?
+    );
+    Ok(())
 }
 
 pub fn status(a: StatusArgs) -> anyhow::Result<()> {

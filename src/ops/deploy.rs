@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use super::events::{Event, Sink};
 use super::session::{self, ReleaseRef};
-use super::{LayerArg, OpError, interrupt, read_layers, waiting};
+use super::{LayerArg, OpError, interrupt, prune, read_layers, waiting};
 use crate::apply::live::LiveIndex;
 use crate::apply::{self, ApplyOptions, Change, handover, ownership};
 use crate::bundle::Bundle;
@@ -35,6 +35,10 @@ pub enum Mode {
     /// `install_missing`: `upgrade --install`.
     Upgrade {
         install_missing: bool,
+    },
+    /// Re-apply a recorded revision (`None`: the last good one before the current).
+    Rollback {
+        to: Option<u32>,
     },
 }
 
@@ -173,7 +177,18 @@ fn verb(mode: Mode, revision: u32) -> &'static str {
         Mode::Install => "Install",
         Mode::Upgrade { .. } if revision == 1 => "Install",
         Mode::Upgrade { .. } => "Upgrade",
+        Mode::Rollback { .. } => "Rollback",
     }
+}
+
+/// What one operation applies, and what its record will say.
+struct Plan {
+    env: String,
+    layers: Vec<UserLayer>,
+    merged: Value,
+    objects: Vec<Object>,
+    notes: String,
+    rollback_of: Option<u32>,
 }
 
 async fn run(
@@ -188,23 +203,41 @@ async fn run(
     let new_layers = read_layers(&opts.layers)?;
     let cluster = session::connect(&opts.connect).await?;
 
-    // Who: with ENV the environment file names the release; without ENV
-    // (upgrade) the records in the namespace do.
+    // Who and what: with ENV the environment file names the release;
+    // without ENV (upgrade, rollback) the records in the namespace do. A
+    // first plan (placeholders for generated secrets) is checked against
+    // the server before anything is locked.
     let (release, env, previous_layers) = identify(mode, opts, &bundle, &cluster).await?;
-    let mut layers = previous_layers;
-    layers.extend(new_layers);
-    let target = environment::resolve_in(
-        &bundle,
-        &env,
-        &layers,
-        Some(&release.name),
-        Some(&release.namespace),
-        &release.namespace,
-    )?;
-    let first = render::render(&bundle, &target.release, &target.values.merged, None)?;
+    let mut target = None;
+    let first_objects = match mode {
+        Mode::Rollback { to } => {
+            let entries = Store::new(cluster.client.clone(), &release.namespace, &release.name)
+                .entries()
+                .await?;
+            rollback_target(&entries, to)?.objects
+        }
+        _ => {
+            let mut layers = previous_layers;
+            layers.extend(new_layers);
+            let t = environment::resolve_in(
+                &bundle,
+                &env,
+                &layers,
+                Some(&release.name),
+                Some(&release.namespace),
+                &release.namespace,
+            )?;
+            let first = render::render(&bundle, &t.release, &t.values.merged, None)?;
+            target = Some((t, layers, first));
+            target
+                .as_ref()
+                .map(|(_, _, r)| r.objects.clone())
+                .unwrap_or_default()
+        }
+    };
 
     let discovery = session::discover(&cluster).await?;
-    let ids: Vec<_> = first.objects.iter().map(Object::id).collect();
+    let ids: Vec<_> = first_objects.iter().map(Object::id).collect();
     discovery.check(&ids, &cluster.server)?;
 
     if opts.create_namespace {
@@ -237,7 +270,36 @@ async fn run(
         }
     }
 
-    let rendered = with_generated_secrets(&cluster, &bundle, &target, first).await?;
+    let plan = match (mode, target) {
+        (Mode::Rollback { to }, _) => {
+            let mut plan = rollback_target(&entries, to)?;
+            plan.notes = rollback_notes(&bundle, &release, &plan);
+            plan
+        }
+        (_, Some((t, layers, first))) => {
+            let rendered = with_generated_secrets(&cluster, &bundle, &t, first).await?;
+            Plan {
+                env: env.clone(),
+                layers,
+                merged: t.values.merged.clone(),
+                objects: rendered.objects,
+                notes: rendered.notes,
+                rollback_of: None,
+            }
+        }
+        (_, None) => unreachable!("install and upgrade always render"),
+    };
+    let objects: Vec<Object> = match mode {
+        // Hooks run on rollback only when annotated for it.
+        Mode::Rollback { .. } => plan
+            .objects
+            .iter()
+            .filter(|o| runs_on_rollback(o))
+            .cloned()
+            .collect(),
+        _ => plan.objects.clone(),
+    };
+
     let revision = history::next_revision(&entries);
     let previous = history::last_deployed(&entries).cloned();
     let now = record::now_rfc3339();
@@ -245,12 +307,12 @@ async fn run(
         schema_version: SCHEMA_VERSION,
         name: release.name.clone(),
         namespace: release.namespace.clone(),
-        environment: env.clone(),
+        environment: plan.env.clone(),
         revision,
-        status: if previous.is_some() {
-            Status::PendingUpgrade
-        } else {
-            Status::PendingInstall
+        status: match (mode, &previous) {
+            (Mode::Rollback { .. }, _) => Status::PendingRollback,
+            (_, Some(_)) => Status::PendingUpgrade,
+            (_, None) => Status::PendingInstall,
         },
         description: String::new(),
         first_deployed: previous
@@ -258,16 +320,16 @@ async fn run(
             .map_or(now.clone(), |p| p.first_deployed.clone()),
         last_deployed: now,
         values: RecordValues {
-            layers: layers.clone(),
-            merged: target.values.merged.clone(),
+            layers: plan.layers.clone(),
+            merged: plan.merged.clone(),
         },
-        manifest: manifest::to_stream(&rendered.objects),
-        inventory: rendered
+        manifest: manifest::to_stream(&plan.objects),
+        inventory: plan
             .objects
             .iter()
             .map(|o| InventoryEntry::from(&o.id()))
             .collect(),
-        rollback_of: None,
+        rollback_of: plan.rollback_of,
         thebot_version: env!("CARGO_PKG_VERSION").to_string(),
         by: record::who(),
         digest: String::new(),
@@ -281,9 +343,10 @@ async fn run(
         rec.status
     )));
 
+    let ids: Vec<_> = objects.iter().map(Object::id).collect();
     let live = LiveIndex::snapshot(&cluster.client, &discovery, &ids, &release.namespace).await?;
     let release_key = format!("{}/{}", release.namespace, release.name);
-    let foreign = ownership::foreign_objects(&rendered.objects, &live, &release_key);
+    let foreign = ownership::foreign_objects(&objects, &live, &release_key);
     let mut force_for = Vec::new();
     if !foreign.is_empty() {
         if !opts.take_ownership {
@@ -295,8 +358,7 @@ async fn run(
                 f.object, f.owner
             )));
         }
-        force_for = rendered
-            .objects
+        force_for = objects
             .iter()
             .filter(|o| foreign.iter().any(|f| f.object == o.id().to_string()))
             .map(Object::id)
@@ -312,7 +374,21 @@ async fn run(
         release: &release,
         deadline,
     };
-    let changes = stages.run(&rendered.objects, state, sink).await?;
+    let mut changes = stages.run(&objects, state, sink).await?;
+    if let Some(prev) = &previous {
+        check_lock(state)?;
+        changes.extend(
+            prune::prune(
+                &cluster,
+                &discovery,
+                prev,
+                &plan.objects,
+                opts.apply.dry_run,
+                sink,
+            )
+            .await,
+        );
+    }
 
     check_lock(state)?;
     let (mut done, rv) = state.pending.take().expect("pending revision");
@@ -320,7 +396,10 @@ async fn run(
     done.description = opts
         .description
         .clone()
-        .unwrap_or_else(|| format!("{} complete", verb(mode, done.revision)));
+        .unwrap_or_else(|| match plan.rollback_of {
+            Some(n) => format!("Rollback to {n}"),
+            None => format!("{} complete", verb(mode, done.revision)),
+        });
     done.last_deployed = record::now_rfc3339();
     if let Err(e) = store.update(&mut done, &rv).await {
         state.pending = Some((done.clone(), rv));
@@ -328,9 +407,84 @@ async fn run(
     }
     supersede(&store, &entries, revision, sink).await;
     if opts.history_max > 0 && entries.len() + 1 > opts.history_max {
-        prune(&store, opts.history_max, sink).await;
+        prune_history(&store, opts.history_max, sink).await;
     }
-    Ok((done, changes, rendered.notes))
+    Ok((done, changes, plan.notes))
+}
+
+/// Whether an object is applied on rollback: everything but hook Jobs not
+/// annotated for rollback (a migration is not re-run backwards).
+fn runs_on_rollback(o: &Object) -> bool {
+    match o.annotation(crate::plan::HOOK_ANNOTATION) {
+        Some(hooks) => hooks.split(',').any(|h| h.trim() == "rollback"),
+        None => true,
+    }
+}
+
+/// The revision a rollback re-applies: `to`, or the newest before the
+/// current one that was deployed or superseded (never blindly N-1).
+fn rollback_target(entries: &[Entry], to: Option<u32>) -> Result<Plan, OpError> {
+    let current = history::latest(entries)
+        .ok_or_else(|| OpError::Failed("the release has no revision to roll back to".into()))?;
+    let record = match to {
+        Some(n) => {
+            let e = entries.iter().find(|e| e.revision == n).ok_or_else(|| {
+                let known: Vec<String> = entries.iter().map(|e| e.revision.to_string()).collect();
+                OpError::Failed(format!(
+                    "revision {n} does not exist (revisions: {})",
+                    known.join(", ")
+                ))
+            })?;
+            let r = e
+                .record
+                .as_ref()
+                .map_err(|msg| OpError::Failed(format!("cannot roll back to {msg}")))?;
+            if n == current.revision && r.status != Status::Failed {
+                return Err(OpError::Failed(format!(
+                    "revision {n} is the current one ({}): roll back to an earlier revision",
+                    r.status
+                )));
+            }
+            r
+        }
+        None => entries
+            .iter()
+            .filter(|e| e.revision < current.revision)
+            .filter_map(|e| e.record.as_ref().ok())
+            .filter(|r| matches!(r.status, Status::Deployed | Status::Superseded))
+            .max_by_key(|r| r.revision)
+            .ok_or_else(|| {
+                OpError::Failed(
+                    "no earlier revision was ever deployed: nothing to roll back to".into(),
+                )
+            })?,
+    };
+    Ok(Plan {
+        env: record.environment.clone(),
+        layers: record.values.layers.clone(),
+        merged: record.values.merged.clone(),
+        objects: manifest::from_stream(&record.manifest).map_err(|e| {
+            OpError::Failed(format!(
+                "revision {}: its manifest cannot be read: {e}",
+                record.revision
+            ))
+        })?,
+        notes: String::new(),
+        rollback_of: Some(record.revision),
+    })
+}
+
+/// The notes of a rollback target, rendered from its values (best effort:
+/// the templates may have changed since).
+fn rollback_notes(bundle: &Bundle, release: &ReleaseRef, plan: &Plan) -> String {
+    let r = render::Release {
+        name: release.name.clone(),
+        namespace: release.namespace.clone(),
+        environment: plan.env.clone(),
+    };
+    render::render(bundle, &r, &plan.merged, None)
+        .map(|x| x.notes)
+        .unwrap_or_default()
 }
 
 /// (release, environment, layers replayed from the previous revision).
@@ -674,7 +828,7 @@ async fn supersede(store: &Store, entries: &[Entry], revision: u32, sink: &dyn S
     }
 }
 
-async fn prune(store: &Store, max: usize, sink: &dyn Sink) {
+async fn prune_history(store: &Store, max: usize, sink: &dyn Sink) {
     let entries = match store.entries().await {
         Ok(e) => e,
         Err(e) => {

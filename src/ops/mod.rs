@@ -3,11 +3,14 @@
 pub mod deploy;
 pub mod error;
 pub mod events;
+pub mod get;
 pub mod interrupt;
 pub mod lint;
+pub mod prune;
 pub mod session;
 pub mod status;
 pub mod template;
+pub mod uninstall;
 pub mod waiting;
 
 pub use error::OpError;
