@@ -31,6 +31,7 @@ mod schema;
 mod selector;
 mod server;
 mod sim;
+mod ssa;
 mod store;
 mod table;
 mod tls;

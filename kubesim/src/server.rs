@@ -218,6 +218,7 @@ async fn dispatch(sim: &Arc<Sim>, parts: &hyper::http::request::Parts, body: Byt
                 body,
                 content_type: header(parts, "content-type").to_string(),
                 accept: accept.to_string(),
+                user_agent: header(parts, "user-agent").to_string(),
             };
             verbs::handle(call).await
         }

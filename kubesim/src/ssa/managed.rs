@@ -106,7 +106,9 @@ pub fn encode(entries: &[Entry]) -> Value {
     v.sort_by(|a, b| {
         a.operation
             .cmp(&b.operation)
-            .then_with(|| crate::clock::parse_rfc3339(&a.time).cmp(&crate::clock::parse_rfc3339(&b.time)))
+            .then_with(|| {
+                crate::clock::parse_rfc3339(&a.time).cmp(&crate::clock::parse_rfc3339(&b.time))
+            })
             .then_with(|| a.manager.cmp(&b.manager))
             .then_with(|| a.api_version.cmp(&b.api_version))
             .then_with(|| a.subresource.cmp(&b.subresource))

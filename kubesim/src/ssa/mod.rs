@@ -19,6 +19,7 @@
 pub mod defaults;
 mod managed;
 mod path;
+pub mod request;
 mod semantics;
 mod set;
 mod typed;
@@ -28,8 +29,8 @@ use serde_json::{Map, Value};
 use crate::error::{ApiError, Cause, Details};
 use crate::resources::ResourceType;
 
-pub use managed::Operation;
 use managed::Entry;
+pub use managed::Operation;
 use path::{Path, Pe};
 use semantics::Shape;
 use set::Set;
@@ -40,8 +41,12 @@ pub enum Track {
     /// Server-internal writes (garbage collector, bootstrap): untouched.
     Keep,
     /// A create or update by this manager through this subresource (""
-    /// for the main resource).
-    Update { manager: String, subresource: String },
+    /// for the main resource), at `now`.
+    Update {
+        manager: String,
+        subresource: String,
+        now: String,
+    },
     /// Computed by [`apply`].
     Applied(Value),
 }
@@ -51,7 +56,11 @@ pub enum Track {
 /// server names it.
 pub fn manager_from_user_agent(ua: &str) -> String {
     let m = ua.split('/').next().unwrap_or("").trim();
-    if m.is_empty() { "unknown".to_string() } else { m.chars().take(128).collect() }
+    if m.is_empty() {
+        "unknown".to_string()
+    } else {
+        m.chars().take(128).collect()
+    }
 }
 
 fn root_shape(rt: &ResourceType) -> Shape {
@@ -132,19 +141,30 @@ pub fn apply(
     if let Some(Value::Object(m)) = config.get_mut("metadata") {
         m.remove("managedFields");
     }
-    let ns = crate::object::meta_str(&config, "namespace").unwrap_or("").to_string();
-    let name = crate::object::meta_str(&config, "name").unwrap_or("").to_string();
+    let ns = crate::object::meta_str(&config, "namespace")
+        .unwrap_or("")
+        .to_string();
+    let name = crate::object::meta_str(&config, "name")
+        .unwrap_or("")
+        .to_string();
     let applied = typed::to_set(&Value::Object(config.clone()), &shape).map_err(|errs| {
         let what = if errs.len() == 1 {
             errs[0].clone()
         } else {
             format!("errors:\n  {}", errs.join("\n  "))
         };
-        let id = if ns.is_empty() { name.clone() } else { format!("{ns}/{name}") };
+        let id = if ns.is_empty() {
+            name.clone()
+        } else {
+            format!("{ns}/{name}")
+        };
         ApiError {
             code: 500,
             reason: None,
-            message: format!("failed to create typed patch object ({id}; {}): {what}", gvk(rt)),
+            message: format!(
+                "failed to create typed patch object ({id}; {}): {what}",
+                gvk(rt)
+            ),
             details: None,
         }
     })?;

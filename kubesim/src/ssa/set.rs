@@ -30,18 +30,11 @@ impl Set {
         }
     }
 
+    #[cfg(test)]
     pub fn has(&self, path: &[Pe]) -> bool {
         match path.split_first() {
             None => self.member,
             Some((pe, rest)) => self.children.get(pe).is_some_and(|c| c.has(rest)),
-        }
-    }
-
-    /// The node at `path`, if any.
-    pub fn child(&self, path: &[Pe]) -> Option<&Set> {
-        match path.split_first() {
-            None => Some(self),
-            Some((pe, rest)) => self.children.get(pe)?.child(rest),
         }
     }
 
@@ -93,17 +86,6 @@ impl Set {
         out
     }
 
-    /// Every member path, depth first in order.
-    pub fn members(&self) -> Vec<Path> {
-        let mut out = Vec::new();
-        self.walk(&mut Vec::new(), &mut |p, s| {
-            if s.member {
-                out.push(Path(p.to_vec()));
-            }
-        });
-        out
-    }
-
     /// Members without member descendants (what conflicts are reported on).
     pub fn leaves(&self) -> Vec<Path> {
         let mut out = Vec::new();
@@ -116,7 +98,12 @@ impl Set {
     }
 
     fn members_count(&self) -> usize {
-        usize::from(self.member) + self.children.values().map(Set::members_count).sum::<usize>()
+        usize::from(self.member)
+            + self
+                .children
+                .values()
+                .map(Set::members_count)
+                .sum::<usize>()
     }
 
     fn walk(&self, prefix: &mut Vec<Pe>, f: &mut dyn FnMut(&[Pe], &Set)) {

@@ -102,18 +102,7 @@ pub fn to_set(v: &Value, shape: &Shape) -> Result<Set, Vec<String>> {
     let mut out = Set::default();
     let mut errs = Vec::new();
     walk_set(v, shape, &mut Vec::new(), &mut out, &mut errs, true);
-    if errs.is_empty() {
-        Ok(out)
-    } else {
-        Err(errs)
-    }
-}
-
-/// Like [`to_set`] for a stored object: never fails.
-pub fn set_of(v: &Value, shape: &Shape) -> Set {
-    let mut out = Set::default();
-    walk_set(v, shape, &mut Vec::new(), &mut out, &mut Vec::new(), false);
-    out
+    if errs.is_empty() { Ok(out) } else { Err(errs) }
 }
 
 fn walk_set(
@@ -181,9 +170,7 @@ pub fn merge(live: Option<&Value>, cfg: &Value, shape: &Shape) -> Value {
             }
             Value::Object(out)
         }
-        (Shape::Struct(_) | Shape::Map(_), _, Value::Object(c)) => {
-            Value::Object(strip_nulls(c))
-        }
+        (Shape::Struct(_) | Shape::Map(_), _, Value::Object(c)) => Value::Object(strip_nulls(c)),
         (Shape::Assoc(..) | Shape::Set, Some(Value::Array(l)), Value::Array(r)) => {
             Value::Array(merge_lists(l, r, shape))
         }
@@ -208,8 +195,11 @@ fn merge_lists(lhs: &[Value], rhs: &[Value], shape: &Shape) -> Vec<Value> {
     let rpes = index_items(rhs, shape, &[], false, &mut ignore);
     let lmap: BTreeMap<&Pe, usize> = lpes.iter().map(|(p, n)| (p, *n)).collect();
     let rmap: BTreeMap<&Pe, usize> = rpes.iter().map(|(p, n)| (p, *n)).collect();
-    let mut shared: std::collections::VecDeque<&Pe> =
-        rpes.iter().map(|(p, _)| p).filter(|p| lmap.contains_key(p)).collect();
+    let mut shared: std::collections::VecDeque<&Pe> = rpes
+        .iter()
+        .map(|(p, _)| p)
+        .filter(|p| lmap.contains_key(p))
+        .collect();
     let mut next_shared = shared.pop_front();
     let mut merged_rhs: BTreeMap<&Pe, ()> = BTreeMap::new();
     let mut out = Vec::new();
@@ -287,7 +277,13 @@ fn subtree(v: &Value, shape: &Shape, path: &mut Vec<Pe>, into: &mut Set) {
     walk_set(v, shape, path, into, &mut Vec::new(), false);
 }
 
-fn cmp(old: Option<&Value>, new: Option<&Value>, shape: &Shape, path: &mut Vec<Pe>, c: &mut Comparison) {
+fn cmp(
+    old: Option<&Value>,
+    new: Option<&Value>,
+    shape: &Shape,
+    path: &mut Vec<Pe>,
+    c: &mut Comparison,
+) {
     match (old, new) {
         (None, None) => {}
         (None, Some(n)) => subtree(n, shape, path, &mut c.added),
@@ -297,16 +293,26 @@ fn cmp(old: Option<&Value>, new: Option<&Value>, shape: &Shape, path: &mut Vec<P
                 if !a.is_empty() && !b.is_empty() =>
             {
                 for (k, x) in a {
-                    let Some(s) = child_shape(shape, k) else { continue };
+                    let Some(s) = child_shape(shape, k) else {
+                        continue;
+                    };
                     path.push(Pe::Field(k.clone()));
-                    cmp(Some(x).filter(|x| !x.is_null()), b.get(k).filter(|x| !x.is_null()), &s, path, c);
+                    cmp(
+                        Some(x).filter(|x| !x.is_null()),
+                        b.get(k).filter(|x| !x.is_null()),
+                        &s,
+                        path,
+                        c,
+                    );
                     path.pop();
                 }
                 for (k, y) in b {
                     if a.contains_key(k) || y.is_null() {
                         continue;
                     }
-                    let Some(s) = child_shape(shape, k) else { continue };
+                    let Some(s) = child_shape(shape, k) else {
+                        continue;
+                    };
                     path.push(Pe::Field(k.clone()));
                     cmp(None, Some(y), &s, path, c);
                     path.pop();
@@ -383,7 +389,10 @@ pub fn remove(v: &mut Value, set: &Set, shape: &Shape) {
             let elem = elem_shape(shape);
             let mut keep = Vec::with_capacity(a.len());
             for mut item in std::mem::take(a) {
-                match item_pe(&item, shape).ok().and_then(|pe| set.children.get(&pe)) {
+                match item_pe(&item, shape)
+                    .ok()
+                    .and_then(|pe| set.children.get(&pe))
+                {
                     Some(child) if child.member => continue,
                     Some(child) => {
                         remove(&mut item, child, &elem);

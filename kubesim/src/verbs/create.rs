@@ -15,7 +15,7 @@ pub fn create(call: &Call) -> Result<Reply, ApiError> {
     checks::check_namespace_field(rt, &mut obj, call.ns())?;
     let json = {
         let mut store = call.sim.store();
-        write::insert_new(&call.sim, &mut store, call.t.id, obj, dry)?
+        write::insert_tracked(&call.sim, &mut store, call.t.id, obj, dry, &call.track())?
     };
     Ok(Reply::bytes(201, JSON, json).with_warnings(&warnings))
 }

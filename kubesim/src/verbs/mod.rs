@@ -33,6 +33,9 @@ pub struct Call {
     pub body: Bytes,
     pub content_type: String,
     pub accept: String,
+    /// The User-Agent header: names the field manager of a write sent
+    /// without `fieldManager`.
+    pub user_agent: String,
     pub verb: &'static str,
 }
 
@@ -55,6 +58,24 @@ impl Call {
 
     pub fn name(&self) -> &str {
         self.t.name.as_deref().unwrap_or("")
+    }
+
+    /// Who a write's changed fields belong to: `fieldManager`, else the
+    /// User-Agent up to its first `/`.
+    pub fn field_manager(&self) -> String {
+        match self.query.get("fieldManager") {
+            Some(m) if !m.is_empty() => m.to_string(),
+            _ => crate::ssa::manager_from_user_agent(&self.user_agent),
+        }
+    }
+
+    /// [`crate::ssa::Track`] for an update by this request's manager.
+    pub fn track(&self) -> crate::ssa::Track {
+        crate::ssa::Track::Update {
+            manager: self.field_manager(),
+            subresource: self.t.sub.clone().unwrap_or_default(),
+            now: self.sim.clock.now().rfc3339(),
+        }
     }
 
     pub fn key(&self) -> Key {

@@ -1,13 +1,13 @@
 //! PATCH: dispatches on the Content-Type. JSON merge patch, JSON patch and
 //! strategic merge patch are applied to the stored object and then go
-//! through the update pipeline; server-side apply is the seam for part 2.
+//! through the update pipeline; server-side apply is [`crate::ssa::request`].
 
 use serde_json::Value;
 
 use super::Call;
 use super::checks;
 use super::write::{self, Part};
-use crate::error::{ApiError, Cause};
+use crate::error::ApiError;
 use crate::patch::{self as algo, JsonPatchError};
 use crate::reply::{JSON, Reply};
 
@@ -40,7 +40,7 @@ pub fn patch(call: &Call) -> Result<Reply, ApiError> {
         .ok_or_else(ApiError::unsupported_media_type)?;
     let dry = call.dry_run("PatchOptions")?;
     if ty == PatchType::Apply {
-        return apply(call);
+        return crate::ssa::request::apply(call, dry);
     }
     let fv = call.field_validation()?;
     let patch: Value = serde_json::from_slice(&call.body)
@@ -81,7 +81,7 @@ pub fn patch(call: &Call) -> Result<Reply, ApiError> {
             _ => Part::Main,
         };
         (
-            write::update_existing(&mut store, &key, &old, obj, part, dry)?,
+            write::update_tracked(&mut store, &key, &old, obj, part, dry, &call.track())?,
             warnings,
         )
     };
@@ -105,62 +105,4 @@ fn apply_patch(
         PatchType::Apply => unreachable!("apply patches are handled by apply()"),
     }
     Ok(())
-}
-
-/// Server-side apply (part 2). Until then only the checks a real server
-/// makes before merging are made (options, body, kind, name, namespace,
-/// namespace admission), and the patch is then refused.
-fn apply(call: &Call) -> Result<Reply, ApiError> {
-    let rt = call.rt();
-    if call.query.get("fieldManager").unwrap_or("").is_empty() {
-        return Err(ApiError::invalid_options(
-            "PatchOptions",
-            vec![Cause::required(
-                "fieldManager",
-                "is required for apply patch",
-            )],
-        ));
-    }
-    let text = String::from_utf8_lossy(&call.body);
-    let obj = match crate::yaml::to_json(&text) {
-        Ok(Value::Object(m)) => m,
-        Ok(_) => return Err(ApiError::bad_request("error decoding YAML: not an object")),
-        Err(e) => {
-            return Err(ApiError::bad_request(format!(
-                "error decoding YAML: error converting YAML to JSON: yaml: {e}"
-            )));
-        }
-    };
-    let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
-    let av = obj.get("apiVersion").and_then(Value::as_str).unwrap_or("");
-    if kind != rt.kind || av != rt.api_version() {
-        let (g, v) = av.rsplit_once('/').unwrap_or(("", av));
-        return Err(ApiError::bad_request(format!(
-            "invalid object type: {g}/{v}, Kind={kind}"
-        )));
-    }
-    let name = crate::object::meta_str(&obj, "name").unwrap_or("");
-    if name != call.name() {
-        return Err(ApiError::bad_request(format!(
-            "the name of the object ({name}) does not match the name on the URL ({})",
-            call.name()
-        )));
-    }
-    let ns = crate::object::meta_str(&obj, "namespace").unwrap_or("");
-    if rt.namespaced && !ns.is_empty() && ns != call.ns() {
-        return Err(ApiError::bad_request(
-            "the namespace of the provided object does not match the namespace sent on the request",
-        ));
-    }
-    {
-        let store = call.sim.store();
-        if store.get(&call.key()).is_none() {
-            checks::admit_namespace(&store, rt, call.ns(), call.name())?;
-        }
-    }
-    Err(ApiError::new(
-        415,
-        "UnsupportedMediaType",
-        "kubesim does not implement server-side apply (application/apply-patch+yaml) yet",
-    ))
 }

@@ -44,7 +44,7 @@ pub fn update(call: &Call) -> Result<Reply, ApiError> {
             Some("status") => Part::Status,
             _ => Part::Main,
         };
-        write::update_existing(&mut store, &key, &old, obj, part, dry)?
+        write::update_tracked(&mut store, &key, &old, obj, part, dry, &call.track())?
     };
     call.sim.gc.notify_one();
     Ok(Reply::bytes(200, JSON, json).with_warnings(&warnings))
@@ -77,7 +77,7 @@ pub fn set_scale(call: &Call, replicas: Option<Value>, dry: bool) -> Result<Repl
             .as_object_mut()
             .map(|s| s.insert("replicas".into(), r));
     }
-    let json = write::update_existing(&mut store, &key, &old, obj, Part::Main, dry)?;
+    let json = write::update_tracked(&mut store, &key, &old, obj, Part::Main, dry, &call.track())?;
     let entry =
         crate::store::Entry::new(key.res, &serde_json::from_slice(&json).unwrap_or_default());
     Ok(Reply::json(200, &super::read::scale_of(&entry)))

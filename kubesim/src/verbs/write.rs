@@ -13,17 +13,31 @@ use crate::kinds::{self, Generation};
 use crate::object::{canonical, meta_mut, meta_str};
 use crate::resources::{self, ResourceId};
 use crate::sim::Sim;
+use crate::ssa::Track;
 use crate::store::{Entry, Key, Store};
 use crate::validate;
 
 /// Creates `obj` (already checked for kind and namespace) and returns the
-/// stored JSON. `obj` may carry `generateName` instead of `name`.
+/// stored JSON. `obj` may carry `generateName` instead of `name`. A write
+/// by the server itself: no managedFields.
 pub fn insert_new(
+    sim: &Sim,
+    store: &mut Store,
+    id: ResourceId,
+    obj: Map<String, Value>,
+    dry: bool,
+) -> Result<Bytes, ApiError> {
+    insert_tracked(sim, store, id, obj, dry, &Track::Keep)
+}
+
+/// [`insert_new`] recording the creator in `metadata.managedFields`.
+pub fn insert_tracked(
     sim: &Sim,
     store: &mut Store,
     id: ResourceId,
     mut obj: Map<String, Value>,
     dry: bool,
+    track: &Track,
 ) -> Result<Bytes, ApiError> {
     let rt = resources::get(id);
     let ns = meta_str(&obj, "namespace").unwrap_or("").to_string();
@@ -92,6 +106,21 @@ pub fn insert_new(
             meta.insert("resourceVersion".into(), json!(store.next_rv().to_string()));
         }
     }
+    crate::ssa::defaults::apply(rt, &mut obj, true);
+    match track {
+        Track::Keep => {}
+        Track::Update {
+            manager,
+            subresource,
+            now,
+        } => {
+            let mf = crate::ssa::track(rt, None, &obj, manager, subresource, now);
+            meta_mut(&mut obj).insert("managedFields".into(), mf);
+        }
+        Track::Applied(mf) => {
+            meta_mut(&mut obj).insert("managedFields".into(), mf.clone());
+        }
+    }
     let mut ip = || {
         let n = sim.rng.next_u64();
         format!("10.96.{}.{}", (n >> 8) % 256, 2 + (n % 250))
@@ -149,16 +178,36 @@ pub enum Part {
 /// Updates `old` to `new` (after kind/name/namespace checks): checks
 /// preconditions, keeps server-owned metadata, applies the per-kind status
 /// and generation rules, and commits unless nothing changed or `dry`.
+/// managedFields are kept as they are (a write by the server itself).
+#[allow(dead_code)]
 pub fn update_existing(
+    store: &mut Store,
+    key: &Key,
+    old: &Arc<Entry>,
+    new: Map<String, Value>,
+    part: Part,
+    dry: bool,
+) -> Result<Bytes, ApiError> {
+    update_tracked(store, key, old, new, part, dry, &Track::Keep)
+}
+
+/// [`update_existing`] moving the changed fields to the updater in
+/// `metadata.managedFields` (or storing those an apply computed).
+pub fn update_tracked(
     store: &mut Store,
     key: &Key,
     old: &Arc<Entry>,
     mut new: Map<String, Value>,
     part: Part,
     dry: bool,
+    track: &Track,
 ) -> Result<Bytes, ApiError> {
     let rt = resources::get(key.res);
     let old_map = old.to_map();
+    let sent_managed_fields = new
+        .get("metadata")
+        .and_then(|m| m.get("managedFields"))
+        .cloned();
     let want_rv = meta_str(&new, "resourceVersion").unwrap_or("").to_string();
     if !want_rv.is_empty() && want_rv != old.rv.to_string() {
         return Err(ApiError::conflict(rt, &key.name));
@@ -205,6 +254,7 @@ pub fn update_existing(
                     None => new.remove("status"),
                 };
             }
+            crate::ssa::defaults::apply(rt, &mut new, false);
             kinds::prepare_update(rt, &old_map, &mut new)?;
             new
         }
@@ -256,6 +306,23 @@ pub fn update_existing(
     if part == Part::Main && kinds::bumps_generation(rt.rules, &old_map, &result) {
         let g = old_map["metadata"]["generation"].as_i64().unwrap_or(0) + 1;
         meta_mut(&mut result).insert("generation".into(), json!(g));
+    }
+    match track {
+        Track::Keep => {}
+        Track::Update {
+            manager,
+            subresource,
+            now,
+        } => {
+            if let Some(mf) = sent_managed_fields {
+                meta_mut(&mut result).insert("managedFields".into(), mf);
+            }
+            let mf = crate::ssa::track(rt, Some(&old_map), &result, manager, subresource, now);
+            meta_mut(&mut result).insert("managedFields".into(), mf);
+        }
+        Track::Applied(mf) => {
+            meta_mut(&mut result).insert("managedFields".into(), mf.clone());
+        }
     }
     let result = canonical(rt, result);
     if result == canonical(rt, old_map) {

@@ -338,7 +338,9 @@ fn nested_unknown_fields_follow_field_validation() {
     );
     assert_eq!(
         warn.json()["spec"]["template"]["spec"]["containers"][0],
-        json!({"name": "c", "image": "x"})
+        json!({"name": "c", "image": "x", "resources": {},
+            "terminationMessagePath": "/dev/termination-log",
+            "terminationMessagePolicy": "File", "imagePullPolicy": "Always"})
     );
 }
 

@@ -9,3 +9,4 @@ mod isolation;
 mod kube_rs;
 mod kubectl;
 mod replay;
+mod ssa;
