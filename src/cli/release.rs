@@ -427,9 +427,15 @@ pub fn status(a: StatusArgs) -> anyhow::Result<()> {
     let rows: Vec<Vec<String>> = report
         .objects
         .iter()
-        .map(|o| vec![format!("{}/{}", o.kind, o.name), o.state.clone()])
+        .map(|o| {
+            vec![
+                format!("{}/{}", o.kind, o.name),
+                o.state.clone(),
+                o.reason.clone(),
+            ]
+        })
         .collect();
-    print!("{}", table::render(&["OBJECT", "STATE"], &rows));
+    print!("{}", table::render(&["OBJECT", "STATE", "REASON"], &rows));
     Ok(())
 }
 

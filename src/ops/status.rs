@@ -10,6 +10,7 @@ use crate::bundle::Bundle;
 use crate::cluster::ConnectOptions;
 use crate::release::store::{self, Store};
 use crate::release::{Status, history};
+use crate::wait::{Context, Readiness, readiness};
 
 /// Which release, and how to reach the cluster.
 #[derive(Debug, Clone, Default)]
@@ -19,15 +20,17 @@ pub struct QueryOptions {
     pub connect: ConnectOptions,
 }
 
-/// One owned object and whether it exists.
+/// One owned object and its live readiness.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct ObjectState {
     pub kind: String,
     pub namespace: String,
     pub name: String,
-    /// `exists` or `missing`.
+    /// `ready`, `progressing`, `failed` or `missing`.
     pub state: String,
+    /// Why it is not ready (empty when ready).
+    pub reason: String,
 }
 
 /// `thebot status -o json`.
@@ -98,18 +101,47 @@ pub async fn status(opts: &QueryOptions) -> Result<StatusReport, OpError> {
     let discovery = session::discover(&cluster).await?;
     let ids: Vec<_> = record.inventory.iter().map(|e| e.id()).collect();
     let live = LiveIndex::snapshot(&cluster.client, &discovery, &ids, &release.namespace).await?;
+    let manifest = crate::manifest::from_stream(&record.manifest).unwrap_or_default();
+    let hpa_min = |deployment: &str| {
+        manifest
+            .iter()
+            .filter(|o| o.kind() == "HorizontalPodAutoscaler")
+            .find(|h| {
+                h.value
+                    .pointer("/spec/scaleTargetRef/name")
+                    .and_then(serde_json::Value::as_str)
+                    == Some(deployment)
+            })
+            .and_then(|h| {
+                h.value
+                    .pointer("/spec/minReplicas")
+                    .and_then(serde_json::Value::as_i64)
+            })
+    };
     let objects = ids
         .iter()
-        .map(|id| ObjectState {
-            kind: id.kind.clone(),
-            namespace: id.namespace.clone(),
-            name: id.name.clone(),
-            state: if live.get(id).is_some() {
-                "exists"
-            } else {
-                "missing"
+        .map(|id| {
+            let ctx = Context {
+                hpa_min_replicas: if id.kind == "Deployment" {
+                    hpa_min(&id.name)
+                } else {
+                    None
+                },
+                ..Default::default()
+            };
+            let (state, reason) = match readiness(live.get(id).map(|l| &l.value), &ctx) {
+                Readiness::Ready => ("ready", String::new()),
+                Readiness::InProgress(why) => ("progressing", why),
+                Readiness::Failed(why) => ("failed", why),
+                Readiness::Missing => ("missing", "does not exist".to_string()),
+            };
+            ObjectState {
+                kind: id.kind.clone(),
+                namespace: id.namespace.clone(),
+                name: id.name.clone(),
+                state: state.to_string(),
+                reason,
             }
-            .to_string(),
         })
         .collect();
     let locked_by =

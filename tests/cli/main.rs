@@ -4,6 +4,7 @@ mod engine;
 mod lifecycle;
 mod lint;
 mod render_spec;
+mod rollout;
 mod sim;
 mod support;
 mod template;

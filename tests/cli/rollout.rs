@@ -1,0 +1,227 @@
+//! Staged rollouts that wait (issue 9): kubesim's controllers roll the
+//! platform out, stall or fail, and thebot waits stage by stage.
+
+use serde_json::Value;
+
+use crate::sim::Sim;
+
+fn position(haystack: &str, needle: &str) -> usize {
+    haystack
+        .find(needle)
+        .unwrap_or_else(|| panic!("{needle:?} not in:\n{haystack}"))
+}
+
+fn statuses(sim: &Sim) -> Vec<(u64, String)> {
+    let out = sim.thebot(&["history", "-n", "thebot-dev", "-o", "json"]);
+    serde_json::from_str::<Value>(out.ok())
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["revision"].as_u64().unwrap(),
+                e["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn backend_image(sim: &Sim) -> String {
+    let d = sim.get("/apis/apps/v1/namespaces/thebot-dev/deployments/thebot-dev-backend");
+    d["spec"]["template"]["spec"]["containers"][0]["image"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+fn job_names(sim: &Sim) -> Vec<String> {
+    let mut names: Vec<String> = sim
+        .list("/apis/batch/v1/namespaces/thebot-dev/jobs")
+        .iter()
+        .map(|j| j["metadata"]["name"].as_str().unwrap().to_string())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn install_waits_stage_by_stage() {
+    let sim = Sim::start();
+    let out = sim.thebot(&["install", "dev", "--create-namespace", "--timeout", "2m"]);
+    assert!(out.ok().contains("revision 1 deployed"), "{}", out.stdout);
+    let err = &out.stderr;
+    let order = [
+        "==> 1-config",
+        "✓ 1-config ready",
+        "==> 2-data",
+        "StatefulSet/thebot-dev/thebot-dev-postgresql: ready",
+        "✓ 2-data ready",
+        "==> 3-prepare",
+        "✓ 3-prepare ready",
+        "==> 4-app",
+        "Deployment/thebot-dev/thebot-dev-backend: ready",
+        "✓ 4-app ready",
+    ];
+    let positions: Vec<usize> = order.iter().map(|n| position(err, n)).collect();
+    assert!(
+        positions.windows(2).all(|w| w[0] < w[1]),
+        "stages in order:\n{err}"
+    );
+    for j in sim.list("/apis/batch/v1/namespaces/thebot-dev/jobs") {
+        let complete = j["status"]["conditions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|c| c["type"] == "Complete" && c["status"] == "True");
+        assert!(complete, "hook Job {} completed", j["metadata"]["name"]);
+    }
+}
+
+#[test]
+fn a_config_change_rolls_the_pods_and_reruns_no_job() {
+    let sim = Sim::start();
+    sim.thebot(&["install", "dev", "--create-namespace", "--timeout", "2m"])
+        .ok();
+    let jobs = job_names(&sim);
+    let before = sim.get("/apis/apps/v1/namespaces/thebot-dev/deployments/thebot-dev-backend");
+    sim.thebot(&[
+        "upgrade",
+        "-n",
+        "thebot-dev",
+        "--set",
+        "app.logLevel=WARNING",
+        "--timeout",
+        "2m",
+    ])
+    .ok();
+    let after = sim.get("/apis/apps/v1/namespaces/thebot-dev/deployments/thebot-dev-backend");
+    let sum =
+        |d: &Value| d["spec"]["template"]["metadata"]["annotations"]["checksum/config"].clone();
+    assert_ne!(sum(&before), sum(&after), "the checksum rolls the backend");
+    assert!(after["metadata"]["generation"].as_i64() > before["metadata"]["generation"].as_i64());
+    assert_eq!(job_names(&sim), jobs, "no hook Job ran again");
+}
+
+#[test]
+fn an_image_change_runs_the_new_migration_before_the_backend_rolls() {
+    let sim = Sim::start();
+    sim.thebot(&["install", "dev", "--create-namespace", "--timeout", "2m"])
+        .ok();
+    let old_jobs = job_names(&sim);
+    let out = sim.thebot(&[
+        "upgrade",
+        "-n",
+        "thebot-dev",
+        "--set",
+        "images.backend.tag=1.5.0",
+        "--timeout",
+        "2m",
+    ]);
+    out.ok();
+    let jobs = job_names(&sim);
+    let new_migrate: Vec<&String> = jobs
+        .iter()
+        .filter(|j| j.contains("-migrate-") && !old_jobs.contains(j))
+        .collect();
+    assert_eq!(new_migrate.len(), 1, "{jobs:?}");
+    assert_eq!(
+        jobs.iter().filter(|j| j.contains("-migrate-")).count(),
+        1,
+        "the previous migration Job was deleted after success"
+    );
+    let err = &out.stderr;
+    assert!(
+        position(err, &format!("Job/thebot-dev/{}: ready", new_migrate[0]))
+            < position(err, "==> 4-app"),
+        "{err}"
+    );
+    assert_eq!(backend_image(&sim), "ghcr.io/the-bot/thebot-backend:1.5.0");
+}
+
+#[test]
+fn a_failed_migration_stops_before_the_backend_changes() {
+    let sim = Sim::start();
+    sim.thebot(&["install", "dev", "--create-namespace", "--timeout", "2m"])
+        .ok();
+    let out = sim.thebot(&[
+        "upgrade",
+        "-n",
+        "thebot-dev",
+        "--set",
+        "images.backend.tag=jobfail",
+        "--timeout",
+        "2m",
+    ]);
+    out.fails_with(4, &["thebot-dev-migrate-", "BackoffLimitExceeded"]);
+    assert!(
+        !out.stderr.contains("==> 4-app"),
+        "stage 4 never started:\n{}",
+        out.stderr
+    );
+    assert_eq!(
+        backend_image(&sim),
+        "ghcr.io/the-bot/thebot-backend:1.4.0",
+        "the old backend keeps serving"
+    );
+    assert_eq!(
+        statuses(&sim),
+        [(1, "deployed".into()), (2, "failed".into())]
+    );
+}
+
+#[test]
+fn a_slow_image_succeeds_within_the_timeout() {
+    let sim = Sim::start();
+    sim.thebot(&["install", "dev", "--create-namespace", "--timeout", "2m"])
+        .ok();
+    let out = sim.thebot(&[
+        "upgrade",
+        "-n",
+        "thebot-dev",
+        "--set",
+        "images.frontend.tag=slow-20",
+        "--timeout",
+        "2m",
+    ]);
+    assert!(out.ok().contains("revision 2 deployed"), "{}", out.stderr);
+}
+
+#[test]
+fn an_image_that_never_becomes_ready_times_out_with_exit_3() {
+    let sim = Sim::start();
+    sim.thebot(&["install", "dev", "--create-namespace", "--timeout", "2m"])
+        .ok();
+    let out = sim.thebot(&[
+        "upgrade",
+        "-n",
+        "thebot-dev",
+        "--set",
+        "images.frontend.tag=hang",
+        "--timeout",
+        "8s",
+    ]);
+    out.fails_with(
+        3,
+        &["timed out", "Deployment/thebot-dev/thebot-dev-frontend"],
+    );
+    assert_eq!(
+        statuses(&sim),
+        [(1, "deployed".into()), (2, "failed".into())]
+    );
+}
+
+#[test]
+fn status_shows_the_platform_live() {
+    let sim = Sim::start();
+    sim.thebot(&["install", "dev", "--create-namespace", "--timeout", "2m"])
+        .ok();
+    let status: Value = serde_json::from_str(
+        sim.thebot(&["status", "-n", "thebot-dev", "-o", "json"])
+            .ok(),
+    )
+    .unwrap();
+    assert_eq!(status["status"], "deployed");
+    let objects = status["objects"].as_array().unwrap();
+    assert!(objects.iter().all(|o| o["state"] == "ready"), "{objects:?}");
+}
