@@ -94,6 +94,12 @@ pub struct DeployArgs {
     /// Do not wait for LoadBalancer Services to get an address.
     #[arg(long = "no-wait-lb")]
     pub no_wait_lb: bool,
+    /// Fail the rollout when a pod cannot be scheduled (default: a warning).
+    #[arg(long = "fail-on-unschedulable")]
+    pub fail_on_unschedulable: bool,
+    /// Log lines of a failing container to show.
+    #[arg(long = "log-lines", value_name = "N", default_value_t = 20)]
+    pub log_lines: u32,
     #[command(flatten)]
     pub progress: ProgressArgs,
     #[command(flatten)]
@@ -290,6 +296,8 @@ fn deploy_options(
         wait: d.wait,
         timeout: d.timeout,
         skip_load_balancers: d.no_wait_lb,
+        fail_on_unschedulable: d.fail_on_unschedulable,
+        log_lines: d.log_lines,
         manifests: d.bundle.manifests.clone(),
         releases: d.bundle.releases.clone(),
     }
@@ -346,6 +354,7 @@ pub fn rollback(a: RollbackArgs) -> anyhow::Result<()> {
         wait: a.wait,
         timeout: a.timeout,
         skip_load_balancers: a.no_wait_lb,
+        log_lines: 20,
         ..Default::default()
     };
     run_deploy(Mode::Rollback { to: a.revision }, opts, &a.progress)

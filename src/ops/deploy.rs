@@ -65,6 +65,10 @@ pub struct DeployOptions {
     pub timeout: Duration,
     /// `--no-wait-lb`: do not wait for load-balancer addresses.
     pub skip_load_balancers: bool,
+    /// `--fail-on-unschedulable`.
+    pub fail_on_unschedulable: bool,
+    /// `--log-lines N` of a failing container shown on failure.
+    pub log_lines: u32,
     pub manifests: Option<PathBuf>,
     pub releases: Option<PathBuf>,
 }
@@ -733,7 +737,11 @@ impl Stages<'_> {
                     objects,
                     &self.release.name,
                     &self.release.namespace,
-                    self.opts.skip_load_balancers,
+                    waiting::WaitSettings {
+                        skip_load_balancers: self.opts.skip_load_balancers,
+                        fail_on_unschedulable: self.opts.fail_on_unschedulable,
+                        log_lines: self.opts.log_lines,
+                    },
                 )
                 .await,
             ),
@@ -789,7 +797,9 @@ impl Stages<'_> {
             });
             changes.extend(applied);
             if let Some(w) = waiting.as_mut() {
-                let awaited = w.wait_stage(&batch, self.deadline, sink).await?;
+                let awaited = w
+                    .wait_stage(self.cluster, &batch, self.deadline, sink)
+                    .await?;
                 sink.event(Event::StageReady {
                     stage,
                     objects: awaited,

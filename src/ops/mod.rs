@@ -1,6 +1,7 @@
 //! Operations: one function per command, taking an options struct.
 
 pub mod deploy;
+pub mod diagnose;
 pub mod error;
 pub mod events;
 pub mod get;

@@ -13,9 +13,13 @@ use crate::apply::api_for;
 use crate::apply::live::LiveIndex;
 use crate::cluster::{Cluster, Discovery};
 use crate::manifest::Object;
+use crate::mask::Masker;
 use crate::plan::HOOK_ANNOTATION;
 use crate::wait::readiness::Context;
-use crate::wait::tracker::{self, Awaited, Tracker, WaitError};
+use crate::wait::tracker::{self, Awaited, Observer, Tracker, WaitError, WaitOptions};
+use crate::wait::verdict;
+
+use super::diagnose;
 use crate::wait::watcher::WatchSet;
 
 /// Kinds whose readiness is more than existence.
@@ -27,12 +31,64 @@ const WAITED_KINDS: &[&str] = &[
     "Service",
 ];
 
+/// How the waiting behaves (from the command line).
+#[derive(Debug, Clone)]
+pub struct WaitSettings {
+    pub skip_load_balancers: bool,
+    pub fail_on_unschedulable: bool,
+    pub log_lines: u32,
+}
+
 /// Watchers and state kept across the stages of one operation.
 pub struct Waiting {
     watches: WatchSet,
     tracker: Tracker,
     hpa_min: BTreeMap<String, i64>,
-    skip_load_balancers: bool,
+    settings: WaitSettings,
+    namespace: String,
+    masker: Masker,
+}
+
+struct SinkObserver<'a>(&'a dyn Sink);
+
+impl Observer for SinkObserver<'_> {
+    fn progress(&mut self, p: tracker::Progress) {
+        self.0.event(Event::Progress {
+            object: p.object,
+            readiness: p.readiness,
+        });
+    }
+
+    fn warning(&mut self, message: String) {
+        self.0.event(Event::Warning(message));
+    }
+
+    fn debug(&mut self, message: String) {
+        self.0.event(Event::Debug(message));
+    }
+}
+
+/// Every value of the rendered Secrets (decoded), for masking.
+pub fn secret_masker(objects: &[Object]) -> Masker {
+    use base64::Engine as _;
+    let mut values = Vec::new();
+    for o in objects.iter().filter(|o| o.kind() == "Secret") {
+        for v in o
+            .value
+            .get("data")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flat_map(|m| m.values())
+        {
+            if let Some(bytes) = v
+                .as_str()
+                .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
+            {
+                values.push(String::from_utf8_lossy(&bytes).into_owned());
+            }
+        }
+    }
+    Masker::new(values)
 }
 
 impl Waiting {
@@ -42,7 +98,7 @@ impl Waiting {
         objects: &[Object],
         release: &str,
         namespace: &str,
-        skip_load_balancers: bool,
+        settings: WaitSettings,
     ) -> Waiting {
         let mut kinds: Vec<(String, String, String)> = objects
             .iter()
@@ -50,6 +106,9 @@ impl Waiting {
             .filter(|id| WAITED_KINDS.contains(&id.kind.as_str()))
             .map(|id| (id.group, id.version, id.kind))
             .collect();
+        // The pods of the new revisions, for the fail-fast verdict.
+        kinds.push((String::new(), "v1".into(), "Pod".into()));
+        kinds.push(("apps".into(), "v1".into(), "ReplicaSet".into()));
         kinds.sort();
         kinds.dedup();
         let selector = format!("app.kubernetes.io/instance={release}");
@@ -80,13 +139,16 @@ impl Waiting {
             watches,
             tracker,
             hpa_min,
-            skip_load_balancers,
+            settings,
+            namespace: namespace.to_string(),
+            masker: secret_masker(objects),
         }
     }
 
     /// Waits for the stage's objects; returns how many were awaited.
     pub async fn wait_stage(
         &mut self,
+        cluster: &Cluster,
         batch: &[&Object],
         deadline: tokio::time::Instant,
         sink: &dyn Sink,
@@ -107,33 +169,62 @@ impl Waiting {
                         None
                     },
                     wait_for_first_consumer: false,
-                    skip_load_balancers: self.skip_load_balancers,
+                    skip_load_balancers: self.settings.skip_load_balancers,
                 },
             })
             .collect();
         if awaited.is_empty() {
             return Ok(0);
         }
-        let mut on_change = |p: tracker::Progress| {
-            sink.event(Event::Progress {
-                object: p.object,
-                readiness: p.readiness,
-            })
+        let opts = WaitOptions {
+            deadline,
+            verdict: verdict::Options {
+                fail_on_unschedulable: self.settings.fail_on_unschedulable,
+            },
         };
-        let mut on_restart = |why: String| sink.event(Event::Debug(why));
+        let mut observer = SinkObserver(sink);
         match tracker::wait_for(
             &mut self.watches,
             &mut self.tracker,
             &awaited,
-            deadline,
-            &mut on_change,
-            &mut on_restart,
+            &opts,
+            &mut observer,
         )
         .await
         {
             Ok(()) => Ok(awaited.len()),
-            Err(e @ WaitError::Timeout { .. }) => Err(OpError::Timeout(e.to_string())),
-            Err(e @ WaitError::Failed { .. }) => Err(OpError::RolloutFailed(e.to_string())),
+            Err(e @ WaitError::Timeout { .. }) => {
+                Err(OpError::Timeout(self.masker.mask(&e.to_string())))
+            }
+            Err(WaitError::Failed { object, reason }) => {
+                let id = awaited
+                    .iter()
+                    .find(|a| a.id.to_string() == object)
+                    .map(|a| a.id.clone());
+                let pods = id
+                    .as_ref()
+                    .map(|i| self.tracker.pods_of(i))
+                    .unwrap_or_default();
+                let limits = diagnose::Limits {
+                    log_lines: self.settings.log_lines,
+                    events: 10,
+                };
+                let details = diagnose::report(
+                    cluster,
+                    &self.namespace,
+                    &object,
+                    &pods,
+                    limits,
+                    &self.masker,
+                )
+                .await;
+                let head = self.masker.mask(&format!("{object} failed: {reason}"));
+                Err(OpError::RolloutFailed(if details.is_empty() {
+                    head
+                } else {
+                    format!("{head}\n{details}")
+                }))
+            }
             Err(e) => Err(OpError::Failed(e.to_string())),
         }
     }

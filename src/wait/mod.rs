@@ -3,6 +3,7 @@
 
 pub mod readiness;
 pub mod tracker;
+pub mod verdict;
 pub mod watcher;
 
 pub use readiness::{Context, Readiness, readiness};

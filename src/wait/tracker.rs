@@ -7,6 +7,7 @@ use serde_json::Value;
 use tokio::time::Instant;
 
 use super::readiness::{Context, Readiness, readiness};
+use super::verdict;
 use super::watcher::{Update, WatchSet, group_of, key_of};
 use crate::apply::live::Key;
 use crate::manifest::ObjectId;
@@ -36,6 +37,8 @@ pub struct Tracker {
     /// StorageClasses that bind on first consumer (and the default's name).
     pub wait_for_first_consumer: BTreeSet<String>,
     pub default_class: Option<String>,
+    /// What the pod verdict saw before.
+    memory: verdict::Memory,
 }
 
 impl Tracker {
@@ -90,22 +93,84 @@ pub struct Progress {
     pub readiness: Readiness,
 }
 
-/// Waits until every awaited object is ready. `on_change` hears each
-/// object's readiness whenever it changes.
+/// Hears what happens while waiting.
+pub trait Observer {
+    /// An object's readiness changed.
+    fn progress(&mut self, p: Progress);
+    /// Something worth a warning (an unschedulable pod), said once.
+    fn warning(&mut self, message: String);
+    /// Detail for `-vv` (watch restarts).
+    fn debug(&mut self, message: String);
+}
+
+/// How to wait.
+#[derive(Debug, Clone, Copy)]
+pub struct WaitOptions {
+    pub deadline: Instant,
+    pub verdict: verdict::Options,
+}
+
+impl Tracker {
+    fn of_kind(&self, kind: &str) -> Vec<&Value> {
+        self.objects
+            .iter()
+            .filter(|(k, _)| k.kind == kind)
+            .map(|(_, v)| v)
+            .collect()
+    }
+
+    /// The verdict over the newest revision's pods of an awaited workload.
+    fn pod_verdict(&mut self, a: &Awaited, opts: verdict::Options) -> verdict::Verdict {
+        if !matches!(a.id.kind.as_str(), "Deployment" | "StatefulSet" | "Job") {
+            return verdict::Verdict::Fine;
+        }
+        let Some(workload) = self.get(&a.id).cloned() else {
+            return verdict::Verdict::Fine;
+        };
+        let replica_sets = self.of_kind("ReplicaSet");
+        let pods = self.of_kind("Pod");
+        let chosen: Vec<Value> = verdict::new_revision_pods(&workload, &replica_sets, &pods)
+            .into_iter()
+            .cloned()
+            .collect();
+        verdict::verdict(
+            &chosen,
+            k8s_openapi::jiff::Timestamp::now(),
+            opts,
+            &mut self.memory,
+        )
+    }
+
+    /// The newest revision's pods of an object (for diagnostics).
+    pub fn pods_of(&self, id: &ObjectId) -> Vec<Value> {
+        let Some(workload) = self.get(id) else {
+            return Vec::new();
+        };
+        let replica_sets = self.of_kind("ReplicaSet");
+        let pods = self.of_kind("Pod");
+        verdict::new_revision_pods(workload, &replica_sets, &pods)
+            .into_iter()
+            .cloned()
+            .collect()
+    }
+}
+
+/// Waits until every awaited object is ready, one fails (itself or its
+/// new pods), or the deadline passes.
 pub async fn wait_for(
     watches: &mut WatchSet,
     tracker: &mut Tracker,
     awaited: &[Awaited],
-    deadline: Instant,
-    on_change: &mut dyn FnMut(Progress),
-    on_restart: &mut dyn FnMut(String),
+    opts: &WaitOptions,
+    observer: &mut dyn Observer,
 ) -> Result<(), WaitError> {
     let mut last: Vec<Option<Readiness>> = vec![None; awaited.len()];
+    let mut warned: BTreeSet<String> = BTreeSet::new();
     loop {
         let now = tracker.evaluate(awaited);
         for (i, r) in now.iter().enumerate() {
             if last[i].as_ref() != Some(r) {
-                on_change(Progress {
+                observer.progress(Progress {
                     object: awaited[i].id.to_string(),
                     readiness: r.clone(),
                 });
@@ -122,16 +187,35 @@ pub async fn wait_for(
                 reason: reason.clone(),
             });
         }
+        for (a, r) in awaited.iter().zip(&now) {
+            if r.is_ready() {
+                continue;
+            }
+            match tracker.pod_verdict(a, opts.verdict) {
+                verdict::Verdict::Failed(f) => {
+                    return Err(WaitError::Failed {
+                        object: a.id.to_string(),
+                        reason: f.to_string(),
+                    });
+                }
+                verdict::Verdict::Warning(w) => {
+                    if warned.insert(w.clone()) {
+                        observer.warning(format!("{}: {w}", a.id));
+                    }
+                }
+                verdict::Verdict::Fine => {}
+            }
+        }
         if now.iter().all(Readiness::is_ready) {
             return Ok(());
         }
         tokio::select! {
             update = watches.next() => match update {
-                Some(Update::Restarted { kind, why }) => on_restart(format!("watch of {kind} restarted: {why}")),
+                Some(Update::Restarted { kind, why }) => observer.debug(format!("watch of {kind} restarted: {why}")),
                 Some(u) => tracker.apply(u),
                 None => return Err(WaitError::Closed),
             },
-            _ = tokio::time::sleep_until(deadline) => {
+            _ = tokio::time::sleep_until(opts.deadline) => {
                 let unready = awaited
                     .iter()
                     .zip(&now)

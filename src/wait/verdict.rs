@@ -1,0 +1,385 @@
+//! Failing fast: a verdict over the new revision's pods, so a crash loop
+//! or a bad image is reported in seconds instead of after the timeout.
+//!
+//! Pure: the caller passes the pods, the time and a [`Memory`] of what
+//! earlier calls saw (a first ErrImagePull is retried by the kubelet and
+//! only a repeated one is final).
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::jiff::{SignedDuration, Timestamp};
+use serde_json::Value;
+
+/// Options of the verdict.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Options {
+    /// `--fail-on-unschedulable`: an unschedulable pod fails the rollout.
+    pub fail_on_unschedulable: bool,
+}
+
+/// Why a pod fails the rollout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PodFailure {
+    pub pod: String,
+    pub container: Option<String>,
+    pub reason: String,
+    pub message: String,
+    pub restarts: i64,
+    /// The container restarted: its previous log holds the crash.
+    pub restarted: bool,
+}
+
+impl std::fmt::Display for PodFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "pod {}", self.pod)?;
+        if let Some(c) = &self.container {
+            write!(f, " container {c}")?;
+        }
+        write!(f, ": {}", self.reason)?;
+        if self.restarts > 0 {
+            write!(f, " (restarted {} times)", self.restarts)?;
+        }
+        if !self.message.is_empty() {
+            write!(f, ": {}", self.message)?;
+        }
+        Ok(())
+    }
+}
+
+/// The outcome for a set of pods.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Fine,
+    /// Worth saying, not a failure (an unschedulable pod).
+    Warning(String),
+    Failed(PodFailure),
+}
+
+/// What earlier verdicts saw.
+#[derive(Debug, Clone, Default)]
+pub struct Memory {
+    /// (pod, container) -> resourceVersions in which it was ErrImagePull.
+    pull_errors: BTreeMap<(String, String), Vec<String>>,
+}
+
+const CRASHLOOP_RESTARTS: i64 = 2;
+const CRASHLOOP_SECONDS: i64 = 10;
+const CONFIG_ERROR_SECONDS: i64 = 30;
+
+fn ts(v: Option<&Value>) -> Option<Timestamp> {
+    v.and_then(Value::as_str).and_then(|s| s.parse().ok())
+}
+
+fn s(v: &Value, ptr: &str) -> String {
+    v.pointer(ptr)
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string()
+}
+
+/// The verdict over `pods` at `now`.
+pub fn verdict(pods: &[Value], now: Timestamp, opts: Options, memory: &mut Memory) -> Verdict {
+    let mut warning = None;
+    for pod in pods {
+        let name = s(pod, "/metadata/name");
+        let rv = s(pod, "/metadata/resourceVersion");
+        let started = ts(pod.pointer("/status/startTime"))
+            .or_else(|| ts(pod.pointer("/metadata/creationTimestamp")));
+        let statuses = ["/status/initContainerStatuses", "/status/containerStatuses"]
+            .iter()
+            .filter_map(|p| pod.pointer(p).and_then(Value::as_array))
+            .flatten();
+        for c in statuses {
+            let container = s(c, "/name");
+            let reason = s(c, "/state/waiting/reason");
+            let message = s(c, "/state/waiting/message");
+            let restarts = c.get("restartCount").and_then(Value::as_i64).unwrap_or(0);
+            let fail = |reason: &str| {
+                Verdict::Failed(PodFailure {
+                    pod: name.clone(),
+                    container: Some(container.clone()),
+                    reason: reason.to_string(),
+                    message: message.clone(),
+                    restarts,
+                    restarted: restarts > 0,
+                })
+            };
+            match reason.as_str() {
+                "CrashLoopBackOff" => {
+                    let since = ts(c.pointer("/lastState/terminated/finishedAt"));
+                    let lasting = since.is_some_and(|t| {
+                        now.duration_since(t) > SignedDuration::from_secs(CRASHLOOP_SECONDS)
+                    });
+                    if restarts >= CRASHLOOP_RESTARTS || lasting {
+                        return fail("CrashLoopBackOff");
+                    }
+                }
+                "ImagePullBackOff" | "InvalidImageName" => return fail(&reason),
+                "ErrImagePull" => {
+                    let seen = memory
+                        .pull_errors
+                        .entry((name.clone(), container.clone()))
+                        .or_default();
+                    if !seen.contains(&rv) {
+                        seen.push(rv.clone());
+                    }
+                    if seen.len() >= 2 {
+                        return fail("ErrImagePull");
+                    }
+                }
+                "CreateContainerConfigError"
+                    if started.is_some_and(|t| {
+                        now.duration_since(t) > SignedDuration::from_secs(CONFIG_ERROR_SECONDS)
+                    }) =>
+                {
+                    return fail("CreateContainerConfigError");
+                }
+                _ => {}
+            }
+        }
+        let unschedulable = pod
+            .pointer("/status/conditions")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .find(|c| {
+                c["type"] == "PodScheduled"
+                    && c["status"] == "False"
+                    && c["reason"] == "Unschedulable"
+            });
+        if let Some(c) = unschedulable {
+            let message = s(c, "/message");
+            if opts.fail_on_unschedulable {
+                return Verdict::Failed(PodFailure {
+                    pod: name,
+                    container: None,
+                    reason: "Unschedulable".into(),
+                    message,
+                    restarts: 0,
+                    restarted: false,
+                });
+            }
+            warning.get_or_insert(format!(
+                "pod {name} is unschedulable: {message} (--fail-on-unschedulable makes this fatal)"
+            ));
+        }
+    }
+    warning.map_or(Verdict::Fine, Verdict::Warning)
+}
+
+/// The pods of a workload's newest revision: the Deployment's newest
+/// ReplicaSet (by revision), the StatefulSet's updateRevision, the Job's.
+pub fn new_revision_pods<'a>(
+    workload: &Value,
+    replica_sets: &[&Value],
+    pods: &[&'a Value],
+) -> Vec<&'a Value> {
+    let kind = workload.get("kind").and_then(Value::as_str).unwrap_or("");
+    let name = s(workload, "/metadata/name");
+    let uid = s(workload, "/metadata/uid");
+    let owned_by = |p: &Value, owner_uid: &str, owner_name: &str| {
+        p.pointer("/metadata/ownerReferences")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .any(|o| (!owner_uid.is_empty() && o["uid"] == owner_uid) || o["name"] == owner_name)
+    };
+    match kind {
+        "Deployment" => {
+            let revision = |rs: &Value| {
+                rs.pointer("/metadata/annotations/deployment.kubernetes.io~1revision")
+                    .and_then(Value::as_str)
+                    .and_then(|r| r.parse::<i64>().ok())
+                    .unwrap_or(0)
+            };
+            let newest = replica_sets
+                .iter()
+                .filter(|rs| owned_by(rs, &uid, &name))
+                .max_by_key(|rs| revision(rs));
+            match newest {
+                Some(rs) => {
+                    let rs_uid = s(rs, "/metadata/uid");
+                    let rs_name = s(rs, "/metadata/name");
+                    pods.iter()
+                        .copied()
+                        .filter(|p| owned_by(p, &rs_uid, &rs_name))
+                        .collect()
+                }
+                None => Vec::new(),
+            }
+        }
+        "StatefulSet" => {
+            let update = s(workload, "/status/updateRevision");
+            pods.iter()
+                .copied()
+                .filter(|p| owned_by(p, &uid, &name))
+                .filter(|p| {
+                    update.is_empty() || s(p, "/metadata/labels/controller-revision-hash") == update
+                })
+                .collect()
+        }
+        "Job" => pods
+            .iter()
+            .copied()
+            .filter(|p| {
+                owned_by(p, &uid, &name)
+                    || s(p, "/metadata/labels/batch.kubernetes.io~1job-name") == name
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    macro_rules! pod {
+        ($name:literal) => {
+            crate::yaml::parse_single(include_str!(concat!("fixtures/pods/", $name)))
+                .expect($name)
+                .value
+        };
+    }
+
+    fn at(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    fn judge(p: &Value, now: &str) -> Verdict {
+        verdict(
+            std::slice::from_ref(p),
+            at(now),
+            Options::default(),
+            &mut Memory::default(),
+        )
+    }
+
+    fn failed(v: Verdict) -> PodFailure {
+        match v {
+            Verdict::Failed(f) => f,
+            other => panic!("expected a failure, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn crash_loops_fail_after_two_restarts_or_ten_seconds() {
+        let p = pod!("crashloop.yaml");
+        let f = failed(judge(&p, "2026-11-25T10:00:22Z"));
+        assert_eq!(
+            (f.reason.as_str(), f.restarts, f.restarted),
+            ("CrashLoopBackOff", 2, true)
+        );
+        assert_eq!(f.container.as_deref(), Some("web"));
+        let mut once = p.clone();
+        once["status"]["containerStatuses"][0]["restartCount"] = json!(1);
+        assert_eq!(
+            judge(&once, "2026-11-25T10:00:25Z"),
+            Verdict::Fine,
+            "one restart, 4 s: still the kubelet's business"
+        );
+        assert!(
+            matches!(judge(&once, "2026-11-25T10:00:40Z"), Verdict::Failed(_)),
+            "lasting more than 10 s"
+        );
+    }
+
+    #[test]
+    fn image_problems() {
+        assert_eq!(
+            failed(judge(&pod!("pullbackoff.yaml"), "2026-11-25T10:00:05Z")).reason,
+            "ImagePullBackOff"
+        );
+        let first = pod!("errimagepull.yaml");
+        let mut memory = Memory::default();
+        let now = at("2026-11-25T10:00:05Z");
+        assert_eq!(
+            verdict(
+                std::slice::from_ref(&first),
+                now,
+                Options::default(),
+                &mut memory
+            ),
+            Verdict::Fine
+        );
+        assert_eq!(
+            verdict(
+                std::slice::from_ref(&first),
+                now,
+                Options::default(),
+                &mut memory
+            ),
+            Verdict::Fine,
+            "the same observation counts once"
+        );
+        let mut second = first.clone();
+        second["metadata"]["resourceVersion"] = json!("301");
+        assert_eq!(
+            failed(verdict(&[second], now, Options::default(), &mut memory)).reason,
+            "ErrImagePull"
+        );
+        let mut invalid = first.clone();
+        invalid["status"]["containerStatuses"][0]["state"]["waiting"]["reason"] =
+            json!("InvalidImageName");
+        assert_eq!(
+            failed(judge(&invalid, "2026-11-25T10:00:01Z")).reason,
+            "InvalidImageName"
+        );
+    }
+
+    #[test]
+    fn config_errors_get_thirty_seconds() {
+        let p = pod!("configerror.yaml");
+        assert_eq!(judge(&p, "2026-11-25T10:00:20Z"), Verdict::Fine);
+        let f = failed(judge(&p, "2026-11-25T10:00:31Z"));
+        assert!(f.message.contains("web-secret"));
+    }
+
+    #[test]
+    fn unschedulable_warns_unless_asked_to_fail() {
+        let p = pod!("unschedulable.yaml");
+        assert!(
+            matches!(judge(&p, "2026-11-25T10:05:00Z"), Verdict::Warning(w) if w.contains("Insufficient memory"))
+        );
+        let strict = Options {
+            fail_on_unschedulable: true,
+        };
+        assert!(matches!(
+            verdict(
+                &[p],
+                at("2026-11-25T10:00:01Z"),
+                strict,
+                &mut Memory::default()
+            ),
+            Verdict::Failed(_)
+        ));
+    }
+
+    #[test]
+    fn healthy_pods_are_fine() {
+        assert_eq!(
+            judge(&pod!("running.yaml"), "2026-11-25T11:00:00Z"),
+            Verdict::Fine
+        );
+    }
+
+    #[test]
+    fn only_the_newest_replica_set_counts() {
+        let d = json!({"kind": "Deployment", "metadata": {"name": "web", "uid": "d1"}});
+        let old_rs = json!({"metadata": {"name": "web-old", "uid": "r1", "annotations": {"deployment.kubernetes.io/revision": "1"}, "ownerReferences": [{"uid": "d1", "name": "web"}]}});
+        let new_rs = json!({"metadata": {"name": "web-new", "uid": "r2", "annotations": {"deployment.kubernetes.io/revision": "2"}, "ownerReferences": [{"uid": "d1", "name": "web"}]}});
+        let old_pod = json!({"metadata": {"name": "a", "ownerReferences": [{"uid": "r1", "name": "web-old"}]}});
+        let new_pod = json!({"metadata": {"name": "b", "ownerReferences": [{"uid": "r2", "name": "web-new"}]}});
+        let picked = new_revision_pods(&d, &[&old_rs, &new_rs], &[&old_pod, &new_pod]);
+        assert_eq!(picked.len(), 1);
+        assert_eq!(picked[0]["metadata"]["name"], "b");
+        let sts = json!({"kind": "StatefulSet", "metadata": {"name": "db", "uid": "s1"}, "status": {"updateRevision": "db-2"}});
+        let p1 = json!({"metadata": {"name": "db-0", "labels": {"controller-revision-hash": "db-1"}, "ownerReferences": [{"uid": "s1", "name": "db"}]}});
+        let p2 = json!({"metadata": {"name": "db-1", "labels": {"controller-revision-hash": "db-2"}, "ownerReferences": [{"uid": "s1", "name": "db"}]}});
+        assert_eq!(
+            new_revision_pods(&sts, &[], &[&p1, &p2])[0]["metadata"]["name"],
+            "db-1"
+        );
+    }
+}
