@@ -1,6 +1,7 @@
 //! End-to-end tests of the `thebot` binary, one module per area.
 
 mod engine;
+mod failfast;
 mod lifecycle;
 mod lint;
 mod render_spec;
