@@ -1,6 +1,9 @@
 //! The control endpoint `/_sim/...`, for tests and benchmarks: request
-//! counters (`GET`/`DELETE /_sim/requests`) and store statistics
-//! (`GET /_sim/stats`). Not part of the Kubernetes API.
+//! counters (`GET`/`DELETE /_sim/requests`), store statistics
+//! (`GET /_sim/stats`), and the controllers' virtual clock (`GET
+//! /_sim/clock`; `POST /_sim/advance?seconds=N` moves it forward and
+//! answers once the controllers have settled). Not part of the
+//! Kubernetes API.
 
 use hyper::Method;
 use serde_json::json;
@@ -8,7 +11,7 @@ use serde_json::json;
 use crate::reply::Reply;
 use crate::sim::Sim;
 
-pub fn handle(sim: &Sim, method: &Method, path: &str) -> Reply {
+pub async fn handle(sim: &Sim, method: &Method, path: &str, query: Option<&str>) -> Reply {
     match (method, path) {
         (&Method::GET, "requests") => Reply::json(200, &sim.metrics.to_json()),
         (&Method::DELETE, "requests") => {
@@ -22,6 +25,41 @@ pub fn handle(sim: &Sim, method: &Method, path: &str) -> Reply {
                 &json!({"objects": store.count(), "resourceVersion": store.rv().to_string()}),
             )
         }
+        (&Method::GET, "clock") => match &sim.controllers {
+            Some(c) => Reply::json(200, &clock_json(c)),
+            None => Reply::json(404, &json!({"message": "controllers are off"})),
+        },
+        (&Method::POST, "advance") => advance(sim, query).await,
         _ => Reply::page_not_found(),
     }
+}
+
+fn clock_json(c: &crate::controllers::Handle) -> serde_json::Value {
+    let now = c.clock.now_micros();
+    json!({
+        "now": crate::controllers::clock::rfc3339_micro(now),
+        "speed": c.clock.speed(),
+    })
+}
+
+/// `POST /_sim/advance?seconds=N` (N may be 0 or fractional).
+async fn advance(sim: &Sim, query: Option<&str>) -> Reply {
+    let Some(c) = &sim.controllers else {
+        return Reply::json(404, &json!({"message": "controllers are off"}));
+    };
+    let q = crate::query::Query::parse(query);
+    let seconds = match q.get("seconds").unwrap_or("0").parse::<f64>() {
+        Ok(s) if s.is_finite() && s >= 0.0 => s,
+        _ => {
+            return Reply::json(
+                400,
+                &json!({"message": "seconds must be a number of seconds >= 0"}),
+            );
+        }
+    };
+    let micros = (seconds * 1_000_000.0) as i64;
+    if !c.advance(micros).await {
+        return Reply::json(503, &json!({"message": "the controllers are not running"}));
+    }
+    Reply::json(200, &clock_json(c))
 }

@@ -31,6 +31,11 @@ impl Default for Rng {
 }
 
 impl Rng {
+    /// A generator that always yields the same sequence for `seed`.
+    pub fn seeded(seed: u64) -> Rng {
+        Rng(Mutex::new(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1))
+    }
+
     pub fn next_u64(&self) -> u64 {
         let mut s = self.0.lock().unwrap_or_else(|e| e.into_inner());
         let mut x = *s;

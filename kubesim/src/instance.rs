@@ -11,10 +11,10 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::auth::Tokens;
 use crate::sim::{Sim, Timing};
-use crate::{bootstrap, gc, kubeconfig, server, tls};
+use crate::{bootstrap, controllers, gc, kubeconfig, server, tls};
 
 /// How to start an instance.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Options {
     /// 0 picks a free port.
     pub port: u16,
@@ -25,6 +25,35 @@ pub struct Options {
     pub timing: Timing,
     /// Print each request (method, URI, status) on stderr.
     pub log_requests: bool,
+    /// Run the controllers, scheduler and kubelet stand-in (default true).
+    pub controllers: bool,
+    /// Virtual seconds per real second of the controllers' clock: 20 by
+    /// default here, so that a pod is Ready 50 ms after it is scheduled
+    /// (the binary's `--speed` defaults to 1). 0 is manual: time moves
+    /// only by `POST /_sim/advance?seconds=N`.
+    pub speed: f64,
+    /// Seeds uids and generated names and starts the clock at
+    /// 2026-01-01T00:00:00Z, so that a scenario run twice on a manual
+    /// clock gives the same object history.
+    pub seed: Option<u64>,
+}
+
+/// The default library speed (virtual seconds per real second).
+pub const DEFAULT_SPEED: f64 = 20.0;
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            port: 0,
+            token: None,
+            read_only_token: None,
+            timing: Timing::default(),
+            log_requests: false,
+            controllers: true,
+            speed: DEFAULT_SPEED,
+            seed: None,
+        }
+    }
 }
 
 /// Why an instance did not start.
@@ -109,11 +138,31 @@ pub fn spawn_with(opts: Options) -> Result<Instance, SpawnError> {
     };
     let mut sim = Sim::new(tokens, tls.ca_pem.clone(), opts.timing.clone());
     sim.log_requests = opts.log_requests;
+    let controllers = opts.controllers.then(|| {
+        let start = match opts.seed {
+            Some(_) => 1_767_225_600 * controllers::clock::SECOND,
+            None => {
+                let now = crate::clock::now();
+                now.secs * controllers::clock::SECOND + i64::from(now.micros)
+            }
+        };
+        let clock = Arc::new(controllers::clock::VirtualClock::new(start, opts.speed));
+        sim.clock = Box::new(controllers::clock::Shared(clock.clone()));
+        let (handle, rx) = controllers::channel(clock.clone());
+        sim.controllers = Some(handle);
+        (clock, rx)
+    });
+    if let Some(seed) = opts.seed {
+        sim.rng = crate::ids::Rng::seeded(seed);
+    }
     let sim = Arc::new(sim);
     if let Ok(mut a) = sim.address.lock() {
         *a = format!("127.0.0.1:{port}");
     }
     bootstrap::populate(&sim);
+    if controllers.is_some() {
+        controllers::populate(&sim);
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("kubesim")
@@ -131,6 +180,9 @@ pub fn spawn_with(opts: Options) -> Result<Instance, SpawnError> {
                     Err(_) => return,
                 };
                 tokio::spawn(gc::run(sim.clone()));
+                if let Some((clock, rx)) = controllers {
+                    tokio::spawn(controllers::run(sim.clone(), clock, rx));
+                }
                 tokio::select! {
                     _ = server::serve(listener, acceptor, sim) => {}
                     _ = stopped => {}

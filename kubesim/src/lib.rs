@@ -10,6 +10,7 @@ mod base64;
 mod bootstrap;
 mod clock;
 mod control;
+mod controllers;
 mod convert;
 mod discovery;
 mod error;
@@ -40,5 +41,5 @@ mod validation;
 mod verbs;
 mod yaml;
 
-pub use instance::{Instance, Options, SpawnError, spawn, spawn_with};
+pub use instance::{DEFAULT_SPEED, Instance, Options, SpawnError, spawn, spawn_with};
 pub use sim::Timing;

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use tokio::io::AsyncReadExt;
 
-const USAGE: &str = "usage: kubesim [--port N] [--kubeconfig-out PATH] [--token T] [--read-only-token T] [--ignore-stdin] [--log-requests]";
+const USAGE: &str = "usage: kubesim [--port N] [--kubeconfig-out PATH] [--token T] [--read-only-token T] [--speed X] [--no-controllers] [--ignore-stdin] [--log-requests]";
 
 struct Args {
     opts: kubesim::Options,
@@ -17,7 +17,10 @@ struct Args {
 
 fn parse(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut args = Args {
-        opts: kubesim::Options::default(),
+        opts: kubesim::Options {
+            speed: 1.0,
+            ..Default::default()
+        },
         kubeconfig_out: None,
         ignore_stdin: false,
     };
@@ -32,6 +35,15 @@ fn parse(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
             "--kubeconfig-out" => args.kubeconfig_out = Some(value("--kubeconfig-out")?),
             "--token" => args.opts.token = Some(value("--token")?),
             "--read-only-token" => args.opts.read_only_token = Some(value("--read-only-token")?),
+            "--speed" => {
+                args.opts.speed = value("--speed")?
+                    .parse()
+                    .map_err(|e| format!("--speed: {e}"))?;
+                if !(args.opts.speed >= 0.0 && args.opts.speed.is_finite()) {
+                    return Err("--speed: must be a number >= 0 (0: manual clock)".into());
+                }
+            }
+            "--no-controllers" => args.opts.controllers = false,
             "--ignore-stdin" => args.ignore_stdin = true,
             "--log-requests" => args.opts.log_requests = true,
             "-h" | "--help" => return Err(USAGE.to_string()),

@@ -206,7 +206,7 @@ async fn dispatch(sim: &Arc<Sim>, parts: &hyper::http::request::Parts, body: Byt
                 None => Reply::page_not_found(),
             })
         }
-        Route::Control(rest) => control::handle(sim, &parts.method, &rest),
+        Route::Control(rest) => control::handle(sim, &parts.method, &rest, parts.uri.query()).await,
         Route::UnknownResource => ApiError::unknown_resource().into(),
         Route::NotFound => Reply::page_not_found(),
         Route::Resource(t) => {

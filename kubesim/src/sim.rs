@@ -47,6 +47,8 @@ pub struct Sim {
     pub clock: Box<dyn Clock>,
     /// Print each request (method, URI, status) on stderr.
     pub log_requests: bool,
+    /// The controllers' clock and loop, when they run.
+    pub controllers: Option<crate::controllers::Handle>,
 }
 
 impl Sim {
@@ -62,6 +64,7 @@ impl Sim {
             address: Mutex::new(String::new()),
             clock: Box::new(WallClock),
             log_requests: false,
+            controllers: None,
         }
     }
 

@@ -20,7 +20,10 @@ pub fn get(call: &Call) -> Result<Reply, ApiError> {
     };
     match call.t.sub.as_deref() {
         Some("scale") => Ok(Reply::json(200, &scale_of(&entry))),
-        Some("log") => Ok(Reply::text(200, "")),
+        Some("log") => Ok(Reply::text(
+            200,
+            &crate::controllers::logs::render(&entry.to_map(), &call.query)?,
+        )),
         None if crate::table::wanted(&call.accept) => {
             let obj = entry.to_map();
             let meta = json!({"resourceVersion": entry.rv.to_string()});

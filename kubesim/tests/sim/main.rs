@@ -5,6 +5,7 @@ mod basics;
 mod bench;
 mod binary;
 mod client;
+mod controllers;
 mod isolation;
 mod kube_rs;
 mod kubectl;

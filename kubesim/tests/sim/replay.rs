@@ -140,6 +140,9 @@ impl Replay {
                 namespace_finalize: Duration::from_millis(300),
                 ..kubesim::Timing::default()
             },
+            // The recorded steps include the controllers' writes, which
+            // the replays emulate step by step.
+            controllers: false,
             ..kubesim::Options::default()
         })
         .expect("kubesim starts");

@@ -1,0 +1,670 @@
+//! Controllers on the virtual clock (issue 6), against the shapes of
+//! fixtures 06, 08, 09, 10 and 11. Each test runs a manual clock (speed
+//! 0) and moves it with `POST /_sim/advance`, which answers once the
+//! controllers have settled, so every step is exact.
+
+use serde_json::{Value, json};
+
+use crate::client::Client;
+
+fn manual() -> (kubesim::Instance, Client) {
+    let inst = kubesim::spawn_with(kubesim::Options {
+        speed: 0.0,
+        ..Default::default()
+    })
+    .expect("kubesim starts");
+    let c = Client::new(&inst);
+    (inst, c)
+}
+
+pub fn advance(c: &Client, seconds: f64) {
+    let r = c.send(
+        "POST",
+        &format!("/_sim/advance?seconds={seconds}"),
+        &[],
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+}
+
+fn create(c: &Client, path: &str, body: Value) -> Value {
+    let r = c.post_json(path, &body);
+    assert_eq!(r.status, 201, "{}", r.text());
+    r.json()
+}
+
+fn get(c: &Client, path: &str) -> Value {
+    let r = c.get(path);
+    assert_eq!(r.status, 200, "{path}: {}", r.text());
+    r.json()
+}
+
+fn items(c: &Client, path: &str) -> Vec<Value> {
+    get(c, path)["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn condition<'a>(obj: &'a Value, ty: &str) -> &'a Value {
+    obj["status"]["conditions"]
+        .as_array()
+        .and_then(|cs| cs.iter().find(|c| c["type"] == ty))
+        .unwrap_or(&Value::Null)
+}
+
+/// The status without timestamps, for comparing with a fixture's.
+fn shape(status: &Value) -> Value {
+    let mut s = status.clone();
+    if let Some(cs) = s.get_mut("conditions").and_then(Value::as_array_mut) {
+        for c in cs {
+            if let Some(m) = c.as_object_mut() {
+                for k in [
+                    "lastUpdateTime",
+                    "lastTransitionTime",
+                    "lastProbeTime",
+                    "message",
+                ] {
+                    m.remove(k);
+                }
+            }
+        }
+    }
+    for k in [
+        "startTime",
+        "completionTime",
+        "currentRevision",
+        "updateRevision",
+    ] {
+        if let Some(m) = s.as_object_mut() {
+            m.remove(k);
+        }
+    }
+    s
+}
+
+fn fixture_bodies(file: &str) -> Vec<Value> {
+    let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/fixtures/k8s-1.32")
+        .join(file);
+    let text = std::fs::read_to_string(&path).expect("fixture");
+    let v: Value = serde_json::from_str(&text).unwrap();
+    v["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["response"]["body"].clone())
+        .collect()
+}
+
+pub fn deployment(name: &str, image: &str, replicas: i64) -> Value {
+    json!({
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "labels": {"app": name}},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {"containers": [{"name": "app", "image": image}]}
+            }
+        }
+    })
+}
+
+const DEPLOYMENTS: &str = "/apis/apps/v1/namespaces/default/deployments";
+
+#[test]
+fn a_deployment_rolls_out_with_the_fixture_shape() {
+    let (_inst, c) = manual();
+    create(&c, DEPLOYMENTS, deployment("web", "nginx:1.27", 2));
+    advance(&c, 0.0);
+    let d = get(&c, &format!("{DEPLOYMENTS}/web"));
+    let fixture = fixture_bodies("06-ssa-deployment-rollout.json");
+    assert_eq!(shape(&d["status"]), shape(&fixture[2]["status"]), "{d}");
+    let rs_name = d["status"]["conditions"][1]["message"]
+        .as_str()
+        .unwrap()
+        .split('"')
+        .nth(1)
+        .unwrap()
+        .to_string();
+    assert!(rs_name.starts_with("web-"), "{rs_name}");
+    assert_eq!(
+        d["metadata"]["annotations"]["deployment.kubernetes.io/revision"],
+        "1"
+    );
+    let managers: Vec<(&str, &str)> = d["metadata"]["managedFields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["manager"].as_str().unwrap(),
+                m["subresource"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert!(
+        managers.contains(&("kube-controller-manager", "status")),
+        "{managers:?}"
+    );
+
+    advance(&c, 1.0);
+    let d = get(&c, &format!("{DEPLOYMENTS}/web"));
+    assert_eq!(shape(&d["status"]), shape(&fixture[5]["status"]), "{d}");
+    let progressing = condition(&d, "Progressing");
+    assert_eq!(
+        progressing["message"],
+        format!("ReplicaSet \"{rs_name}\" has successfully progressed.")
+    );
+    assert_ne!(
+        progressing["lastUpdateTime"],
+        progressing["lastTransitionTime"]
+    );
+
+    let rss = items(
+        &c,
+        "/apis/apps/v1/namespaces/default/replicasets?labelSelector=app%3Dweb",
+    );
+    assert_eq!(rss.len(), 1);
+    let rs = &rss[0];
+    let want = &fixture[6]["items"][0];
+    assert_eq!(rs["metadata"]["name"], rs_name);
+    assert_eq!(shape(&rs["status"]), shape(&want["status"]));
+    let annotations = rs["metadata"]["annotations"].as_object().unwrap();
+    assert_eq!(
+        annotations.keys().collect::<Vec<_>>(),
+        want["metadata"]["annotations"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect::<Vec<_>>()
+    );
+    let hash = rs["metadata"]["labels"]["pod-template-hash"]
+        .as_str()
+        .unwrap();
+    assert_eq!(rs_name, format!("web-{hash}"));
+    assert_eq!(
+        rs["spec"]["selector"]["matchLabels"]["pod-template-hash"],
+        hash
+    );
+    assert_eq!(rs["metadata"]["ownerReferences"][0]["kind"], "Deployment");
+    assert_eq!(rs["metadata"]["ownerReferences"][0]["controller"], true);
+
+    let pods = items(
+        &c,
+        "/api/v1/namespaces/default/pods?labelSelector=app%3Dweb",
+    );
+    assert_eq!(pods.len(), 2);
+    for p in &pods {
+        assert_eq!(p["status"]["phase"], "Running", "{p}");
+        assert_eq!(condition(p, "Ready")["status"], "True");
+        assert_eq!(p["status"]["containerStatuses"][0]["ready"], true);
+        assert_eq!(p["spec"]["nodeName"], "kubesim-node");
+        assert!(
+            p["metadata"]["name"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("{rs_name}-"))
+        );
+    }
+    let events = items(&c, "/api/v1/namespaces/default/events");
+    let reasons: Vec<&str> = events
+        .iter()
+        .map(|e| e["reason"].as_str().unwrap())
+        .collect();
+    for r in ["ScalingReplicaSet", "SuccessfulCreate", "Scheduled"] {
+        assert!(reasons.contains(&r), "{reasons:?}");
+    }
+    let scaling = events
+        .iter()
+        .find(|e| e["reason"] == "ScalingReplicaSet")
+        .unwrap();
+    assert_eq!(
+        scaling["message"],
+        format!("Scaled up replica set {rs_name} from 0 to 2")
+    );
+    assert_eq!(scaling["source"]["component"], "deployment-controller");
+}
+
+#[test]
+fn an_update_rolls_with_surge() {
+    let (_inst, c) = manual();
+    create(&c, DEPLOYMENTS, deployment("web", "nginx:1.27", 4));
+    advance(&c, 1.0);
+    let mut d = get(&c, &format!("{DEPLOYMENTS}/web"));
+    d["spec"]["template"]["spec"]["containers"][0]["image"] = json!("nginx:1.28");
+    let r = c.put_json(&format!("{DEPLOYMENTS}/web"), &d);
+    assert_eq!(r.status, 200, "{}", r.text());
+    advance(&c, 0.0);
+    // maxSurge 25% of 4 = 1, maxUnavailable 25% of 4 = 1: 5 pods at most,
+    // 3 available at least.
+    let d = get(&c, &format!("{DEPLOYMENTS}/web"));
+    assert_eq!(d["status"]["observedGeneration"], 2);
+    assert_eq!(
+        d["metadata"]["annotations"]["deployment.kubernetes.io/revision"],
+        "2"
+    );
+    let rss = items(&c, "/apis/apps/v1/namespaces/default/replicasets");
+    assert_eq!(rss.len(), 2);
+    let total: i64 = rss
+        .iter()
+        .map(|r| r["spec"]["replicas"].as_i64().unwrap())
+        .sum();
+    assert_eq!(total, 5, "{rss:?}");
+    let mut max_pods = 0;
+    for _ in 0..10 {
+        let pods = items(&c, "/api/v1/namespaces/default/pods");
+        max_pods = max_pods.max(pods.len());
+        let ready = pods
+            .iter()
+            .filter(|p| condition(p, "Ready")["status"] == "True")
+            .count();
+        assert!(ready >= 3, "{ready} ready");
+        advance(&c, 1.0);
+    }
+    assert!(max_pods <= 5, "{max_pods} pods");
+    let d = get(&c, &format!("{DEPLOYMENTS}/web"));
+    assert_eq!(d["status"]["updatedReplicas"], 4, "{d}");
+    assert_eq!(d["status"]["availableReplicas"], 4, "{d}");
+    assert_eq!(d["status"]["replicas"], 4, "{d}");
+    assert_eq!(
+        condition(&d, "Progressing")["reason"],
+        "NewReplicaSetAvailable"
+    );
+    let pods = items(&c, "/api/v1/namespaces/default/pods");
+    assert_eq!(pods.len(), 4);
+    assert!(
+        pods.iter()
+            .all(|p| p["spec"]["containers"][0]["image"] == "nginx:1.28")
+    );
+    let old = rss
+        .iter()
+        .find(|r| r["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "1")
+        .unwrap();
+    let old = get(
+        &c,
+        &format!(
+            "/apis/apps/v1/namespaces/default/replicasets/{}",
+            old["metadata"]["name"].as_str().unwrap()
+        ),
+    );
+    assert_eq!(old["spec"]["replicas"], 0);
+}
+
+#[test]
+fn a_crash_looping_rollout_exceeds_its_progress_deadline() {
+    let (_inst, c) = manual();
+    let mut body = deployment("deadline", "nginx:1.27", 2);
+    body["spec"]["progressDeadlineSeconds"] = json!(10);
+    create(&c, DEPLOYMENTS, body);
+    advance(&c, 2.0);
+    let mut d = get(&c, &format!("{DEPLOYMENTS}/deadline"));
+    d["spec"]["template"]["spec"]["containers"][0]["image"] = json!("nginx:crashloop");
+    assert_eq!(
+        c.put_json(&format!("{DEPLOYMENTS}/deadline"), &d).status,
+        200
+    );
+    advance(&c, 0.0);
+    let fixture = fixture_bodies("10-deployment-progress-deadline.json");
+    let d = get(&c, &format!("{DEPLOYMENTS}/deadline"));
+    assert_eq!(shape(&d["status"]), shape(&fixture[6]["status"]), "{d}");
+    advance(&c, 5.0);
+    let d = get(&c, &format!("{DEPLOYMENTS}/deadline"));
+    assert_eq!(condition(&d, "Progressing")["status"], "True", "{d}");
+    advance(&c, 7.0);
+    let d = get(&c, &format!("{DEPLOYMENTS}/deadline"));
+    assert_eq!(shape(&d["status"]), shape(&fixture[7]["status"]), "{d}");
+    let p = condition(&d, "Progressing");
+    assert!(
+        p["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("has timed out progressing."),
+        "{p}"
+    );
+    let events = items(&c, "/api/v1/namespaces/default/events");
+    assert!(
+        !events
+            .iter()
+            .any(|e| e["reason"] == "ProgressDeadlineExceeded")
+    );
+    let pods = items(&c, "/api/v1/namespaces/default/pods");
+    let crashing = pods
+        .iter()
+        .find(|p| p["spec"]["containers"][0]["image"] == "nginx:crashloop")
+        .unwrap();
+    let cs = &crashing["status"]["containerStatuses"][0];
+    assert!(cs["restartCount"].as_i64().unwrap() >= 1, "{cs}");
+    assert_eq!(cs["lastState"]["terminated"]["exitCode"], 1, "{cs}");
+    assert_eq!(crashing["status"]["phase"], "Running");
+}
+
+fn job(name: &str, image: &str) -> Value {
+    json!({
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": name, "labels": {"app": name}},
+        "spec": {
+            "backoffLimit": 0,
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {
+                    "restartPolicy": "Never",
+                    "containers": [{"name": "main", "image": image, "command": ["sh", "-c", "echo done"]}]
+                }
+            }
+        }
+    })
+}
+
+const JOBS: &str = "/apis/batch/v1/namespaces/default/jobs";
+
+#[test]
+fn a_job_completes() {
+    let (_inst, c) = manual();
+    create(&c, JOBS, job("job-ok", "busybox:1.36"));
+    let fixture = fixture_bodies("08-ssa-job-complete.json");
+    advance(&c, 0.0);
+    let j = get(&c, &format!("{JOBS}/job-ok"));
+    assert_eq!(shape(&j["status"]), shape(&fixture[2]["status"]), "{j}");
+    advance(&c, 1.0);
+    let j = get(&c, &format!("{JOBS}/job-ok"));
+    assert_eq!(shape(&j["status"]), shape(&fixture[3]["status"]), "{j}");
+    advance(&c, 1.0);
+    let j = get(&c, &format!("{JOBS}/job-ok"));
+    assert_eq!(shape(&j["status"]), shape(&fixture[5]["status"]), "{j}");
+    assert_eq!(
+        j["status"]["completionTime"],
+        condition(&j, "Complete")["lastTransitionTime"]
+    );
+    let pods = items(
+        &c,
+        "/api/v1/namespaces/default/pods?labelSelector=job-name%3Djob-ok",
+    );
+    assert_eq!(pods.len(), 1);
+    assert_eq!(pods[0]["status"]["phase"], "Succeeded");
+    let t = &pods[0]["status"]["containerStatuses"][0]["state"]["terminated"];
+    assert_eq!(t["reason"], "Completed");
+    assert_eq!(t["exitCode"], 0);
+}
+
+#[test]
+fn a_jobfail_job_fails_with_failure_target_and_failed() {
+    let (_inst, c) = manual();
+    create(&c, JOBS, job("job-fail", "busybox:jobfail"));
+    advance(&c, 3.0);
+    let fixture = fixture_bodies("09-job-failed.json");
+    let j = get(&c, &format!("{JOBS}/job-fail"));
+    assert_eq!(shape(&j["status"]), shape(&fixture[5]["status"]), "{j}");
+    let pods = items(
+        &c,
+        "/api/v1/namespaces/default/pods?labelSelector=job-name%3Djob-fail",
+    );
+    assert_eq!(pods.len(), 1);
+    let want = &fixture[6]["items"][0]["status"];
+    let got = &pods[0]["status"];
+    assert_eq!(got["phase"], want["phase"]);
+    assert_eq!(
+        got["containerStatuses"][0]["state"]["terminated"]["exitCode"],
+        want["containerStatuses"][0]["state"]["terminated"]["exitCode"]
+    );
+    assert_eq!(
+        got["containerStatuses"][0]["state"]["terminated"]["reason"],
+        want["containerStatuses"][0]["state"]["terminated"]["reason"]
+    );
+    let events = items(&c, "/api/v1/namespaces/default/events");
+    let failed = events
+        .iter()
+        .find(|e| e["reason"] == "BackoffLimitExceeded")
+        .unwrap();
+    assert_eq!(failed["type"], "Warning");
+}
+
+#[test]
+fn a_job_past_its_active_deadline_fails() {
+    let (_inst, c) = manual();
+    let mut body = job("slow", "busybox:hang");
+    body["spec"]["activeDeadlineSeconds"] = json!(5);
+    create(&c, JOBS, body);
+    advance(&c, 4.0);
+    let j = get(&c, &format!("{JOBS}/slow"));
+    assert_eq!(j["status"]["active"], 1, "{j}");
+    advance(&c, 2.0);
+    let j = get(&c, &format!("{JOBS}/slow"));
+    assert_eq!(condition(&j, "Failed")["reason"], "DeadlineExceeded", "{j}");
+    assert_eq!(condition(&j, "FailureTarget")["status"], "True", "{j}");
+    assert!(items(&c, "/api/v1/namespaces/default/pods").is_empty());
+}
+
+#[test]
+fn a_statefulset_with_claims_becomes_ready_in_order() {
+    let (_inst, c) = manual();
+    let sts = json!({
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "metadata": {"name": "db"},
+        "spec": {
+            "serviceName": "db",
+            "replicas": 2,
+            "selector": {"matchLabels": {"app": "db"}},
+            "template": {
+                "metadata": {"labels": {"app": "db"}},
+                "spec": {"containers": [{
+                    "name": "pg", "image": "postgres:16",
+                    "volumeMounts": [{"name": "data", "mountPath": "/var/lib/postgresql/data"}]
+                }]}
+            },
+            "volumeClaimTemplates": [{
+                "metadata": {"name": "data"},
+                "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}
+            }]
+        }
+    });
+    let path = "/apis/apps/v1/namespaces/default/statefulsets";
+    create(&c, path, sts);
+    advance(&c, 0.0);
+    let fixture = fixture_bodies("11-statefulset-volumeclaimtemplates.json");
+    let s = get(&c, &format!("{path}/db"));
+    assert_eq!(shape(&s["status"]), shape(&fixture[2]["status"]), "{s}");
+    assert_eq!(
+        items(&c, "/api/v1/namespaces/default/pods").len(),
+        1,
+        "one pod at a time"
+    );
+    advance(&c, 1.0);
+    let s = get(&c, &format!("{path}/db"));
+    assert_eq!(shape(&s["status"]), shape(&fixture[3]["status"]), "{s}");
+    advance(&c, 1.0);
+    let s = get(&c, &format!("{path}/db"));
+    assert_eq!(shape(&s["status"]), shape(&fixture[5]["status"]), "{s}");
+    let rev = s["status"]["updateRevision"].as_str().unwrap();
+    assert_eq!(s["status"]["currentRevision"], rev);
+    assert!(rev.starts_with("db-"));
+    let crs = items(&c, "/apis/apps/v1/namespaces/default/controllerrevisions");
+    assert_eq!(crs.len(), 1);
+    assert_eq!(crs[0]["metadata"]["name"], rev);
+    let pvcs = items(
+        &c,
+        "/api/v1/namespaces/default/persistentvolumeclaims?labelSelector=app%3Ddb",
+    );
+    let names: Vec<&str> = pvcs
+        .iter()
+        .map(|p| p["metadata"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["data-db-0", "data-db-1"]);
+    for p in &pvcs {
+        assert_eq!(p["status"]["phase"], "Bound", "{p}");
+        assert_eq!(p["status"]["capacity"]["storage"], "1Gi");
+        assert_eq!(
+            p["metadata"]["annotations"]["pv.kubernetes.io/bind-completed"],
+            "yes"
+        );
+    }
+    let pod = get(&c, "/api/v1/namespaces/default/pods/db-1");
+    assert_eq!(pod["metadata"]["labels"]["controller-revision-hash"], rev);
+    assert_eq!(
+        pod["spec"]["volumes"][0]["persistentVolumeClaim"]["claimName"],
+        "data-db-1"
+    );
+}
+
+#[test]
+fn claims_without_a_class_bind_to_the_default_class() {
+    let (_inst, c) = manual();
+    let pvc = json!({
+        "apiVersion": "v1", "kind": "PersistentVolumeClaim",
+        "metadata": {"name": "media"},
+        "spec": {"accessModes": ["ReadWriteMany"], "resources": {"requests": {"storage": "5Gi"}}}
+    });
+    create(&c, "/api/v1/namespaces/default/persistentvolumeclaims", pvc);
+    advance(&c, 0.0);
+    let p = get(
+        &c,
+        "/api/v1/namespaces/default/persistentvolumeclaims/media",
+    );
+    assert_eq!(p["spec"]["storageClassName"], "standard");
+    assert_eq!(p["status"]["phase"], "Bound");
+    assert_eq!(p["status"]["accessModes"][0], "ReadWriteMany");
+    let pv = get(
+        &c,
+        &format!(
+            "/api/v1/persistentvolumes/{}",
+            p["spec"]["volumeName"].as_str().unwrap()
+        ),
+    );
+    assert_eq!(pv["status"]["phase"], "Bound");
+    // A WaitForFirstConsumer claim waits for its pod.
+    let pvc = json!({
+        "apiVersion": "v1", "kind": "PersistentVolumeClaim",
+        "metadata": {"name": "late"},
+        "spec": {"storageClassName": "standard-wffc", "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}
+    });
+    create(&c, "/api/v1/namespaces/default/persistentvolumeclaims", pvc);
+    advance(&c, 5.0);
+    let p = get(&c, "/api/v1/namespaces/default/persistentvolumeclaims/late");
+    assert_eq!(p["status"]["phase"], "Pending");
+    let pod = json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "user"},
+        "spec": {
+            "containers": [{"name": "app", "image": "busybox:1.36"}],
+            "volumes": [{"name": "d", "persistentVolumeClaim": {"claimName": "late"}}]
+        }
+    });
+    create(&c, "/api/v1/namespaces/default/pods", pod);
+    advance(&c, 1.0);
+    let p = get(&c, "/api/v1/namespaces/default/persistentvolumeclaims/late");
+    assert_eq!(p["status"]["phase"], "Bound");
+    assert_eq!(
+        p["metadata"]["annotations"]["volume.kubernetes.io/selected-node"],
+        "kubesim-node"
+    );
+    let pod = get(&c, "/api/v1/namespaces/default/pods/user");
+    assert_eq!(condition(&pod, "Ready")["status"], "True", "{pod}");
+}
+
+#[test]
+fn logs_show_the_crash_of_the_previous_container() {
+    let (_inst, c) = manual();
+    create(&c, DEPLOYMENTS, deployment("crash", "nginx:crashloop", 1));
+    advance(&c, 0.0);
+    let pod = items(&c, "/api/v1/namespaces/default/pods")[0].clone();
+    let name = pod["metadata"]["name"].as_str().unwrap().to_string();
+    let log = |q: &str| c.get(&format!("/api/v1/namespaces/default/pods/{name}/log{q}"));
+    let r = log("");
+    assert_eq!(r.status, 400);
+    assert!(
+        r.text().contains("is waiting to start: ContainerCreating"),
+        "{}",
+        r.text()
+    );
+    advance(&c, 1.0);
+    let r = log("");
+    assert_eq!(r.status, 200);
+    assert!(
+        r.text().contains("starting (nginx:crashloop)"),
+        "{}",
+        r.text()
+    );
+    let r = log("?previous=true");
+    assert_eq!(r.status, 400);
+    assert!(
+        r.text()
+            .contains("previous terminated container \\\"app\\\""),
+        "{}",
+        r.text()
+    );
+    advance(&c, 1.0);
+    let pod = get(&c, &format!("/api/v1/namespaces/default/pods/{name}"));
+    let cs = &pod["status"]["containerStatuses"][0];
+    assert_eq!(cs["state"]["waiting"]["reason"], "CrashLoopBackOff", "{cs}");
+    assert_eq!(cs["restartCount"], 1);
+    assert!(
+        cs["state"]["waiting"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("back-off 10s restarting failed container=app pod="),
+        "{cs}"
+    );
+    let r = log("?previous=true&timestamps=true");
+    assert_eq!(r.status, 200, "{}", r.text());
+    let text = r.text();
+    assert!(text.contains("crashloop"), "{text}");
+    assert!(text.trim_end().ends_with("exiting with status 1"), "{text}");
+    assert!(
+        text.starts_with("2026-") || text.starts_with("20"),
+        "{text}"
+    );
+    let r = log("?previous=true&tailLines=1");
+    assert_eq!(r.text(), "nginx: exiting with status 1\n");
+    let r = log("?container=nope");
+    assert_eq!(r.status, 400);
+    assert!(r.text().contains("container nope is not valid for pod"));
+    let events = items(&c, "/api/v1/namespaces/default/events");
+    assert!(
+        events
+            .iter()
+            .any(|e| e["reason"] == "BackOff" && e["type"] == "Warning"),
+        "{events:?}"
+    );
+    // Restarts back off: 10 s, then 20 s.
+    advance(&c, 10.0);
+    let pod = get(&c, &format!("/api/v1/namespaces/default/pods/{name}"));
+    assert!(
+        pod["status"]["containerStatuses"][0]["state"]["running"].is_object()
+            || pod["status"]["containerStatuses"][0]["restartCount"] == 2,
+        "{pod}"
+    );
+    advance(&c, 30.0);
+    let pod = get(&c, &format!("/api/v1/namespaces/default/pods/{name}"));
+    assert_eq!(
+        pod["status"]["containerStatuses"][0]["restartCount"], 3,
+        "{pod}"
+    );
+}
+
+#[test]
+fn an_image_that_cannot_be_pulled_backs_off() {
+    let (_inst, c) = manual();
+    create(
+        &c,
+        DEPLOYMENTS,
+        deployment("pull", "registry.example/app:pullfail", 1),
+    );
+    advance(&c, 1.0);
+    let pod = items(&c, "/api/v1/namespaces/default/pods")[0].clone();
+    let cs = &pod["status"]["containerStatuses"][0];
+    assert_eq!(cs["state"]["waiting"]["reason"], "ErrImagePull", "{cs}");
+    assert_eq!(pod["status"]["phase"], "Pending");
+    advance(&c, 1.0);
+    let pod = items(&c, "/api/v1/namespaces/default/pods")[0].clone();
+    let cs = &pod["status"]["containerStatuses"][0];
+    assert_eq!(cs["state"]["waiting"]["reason"], "ImagePullBackOff", "{cs}");
+    assert_eq!(
+        cs["state"]["waiting"]["message"],
+        "Back-off pulling image \"registry.example/app:pullfail\""
+    );
+}
