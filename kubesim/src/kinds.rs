@@ -226,7 +226,8 @@ pub static CRONJOB: KindRules = KindRules {
 };
 pub static INGRESS: KindRules = rules(Generation::Spec, true, SPEC_STATUS);
 pub static NETWORK_POLICY: KindRules = rules(Generation::Spec, false, &["spec"]);
-pub static HPA: KindRules = rules(Generation::Spec, true, SPEC_STATUS);
+/// autoscaling/v2 HPAs have no generation (fixture 22).
+pub static HPA: KindRules = rules(Generation::Absent, true, SPEC_STATUS);
 pub static PDB: KindRules = rules(Generation::Spec, true, SPEC_STATUS);
 pub static LEASE: KindRules = rules(Generation::Absent, false, &["spec"]);
 pub static ROLE: KindRules = KindRules {
@@ -294,7 +295,7 @@ pub fn prepare_create(
     ips: &mut dyn FnMut() -> String,
 ) -> Result<(), ApiError> {
     if rt.rules.status {
-        obj.insert("status".into(), json!({}));
+        obj.insert("status".into(), crate::ssa::defaults::initial_status(rt));
     }
     match rt.rules.special {
         Special::Namespace => {

@@ -206,6 +206,25 @@ pub fn apply(rt: &ResourceType, o: &mut Map<String, Value>, creating: bool) {
     }
 }
 
+/// The status a kind with a status subresource is created with: Go's zero
+/// values of its non-omitempty fields.
+pub fn initial_status(rt: &ResourceType) -> Value {
+    match (rt.group, rt.kind) {
+        ("apps", "StatefulSet") => json!({"replicas": 0, "availableReplicas": 0}),
+        ("networking.k8s.io", "Ingress") | ("", "Service") => json!({"loadBalancer": {}}),
+        ("policy", "PodDisruptionBudget") => json!({
+            "disruptionsAllowed": 0, "currentHealthy": 0, "desiredHealthy": 0, "expectedPods": 0
+        }),
+        ("autoscaling", "HorizontalPodAutoscaler") => json!({"desiredReplicas": 0}),
+        ("apps", "ReplicaSet") => json!({"replicas": 0}),
+        ("apps", "DaemonSet") => json!({
+            "currentNumberScheduled": 0, "numberMisscheduled": 0,
+            "desiredNumberScheduled": 0, "numberReady": 0
+        }),
+        _ => json!({}),
+    }
+}
+
 fn spec(o: &mut Map<String, Value>) -> Option<&mut Map<String, Value>> {
     obj(o, "spec")
 }

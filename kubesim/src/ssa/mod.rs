@@ -348,3 +348,34 @@ pub fn track(
     }
     managed::encode(&entries)
 }
+
+/// The real server's `IgnoreManagedFieldsTimestampsTransformer`: when an
+/// update changes nothing but managedFields times (an apply whose merge
+/// differed from the live object only until defaulting), the stored
+/// managedFields are kept, so that the write is a no-op.
+pub fn keep_times_of_no_op(old: &Map<String, Value>, new: &mut Map<String, Value>) {
+    let mf = |o: &Map<String, Value>| {
+        o.get("metadata")
+            .and_then(|m| m.get("managedFields"))
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    let (old_mf, new_mf) = (mf(old), mf(new));
+    if old_mf == new_mf || without_managed_fields(old) != without_managed_fields(new) {
+        return;
+    }
+    let untimed = |v: &Value| {
+        let mut v = v.clone();
+        if let Value::Array(a) = &mut v {
+            for e in a.iter_mut().filter_map(Value::as_object_mut) {
+                e.remove("time");
+            }
+        }
+        v
+    };
+    if untimed(&old_mf) == untimed(&new_mf)
+        && let Some(Value::Object(m)) = new.get_mut("metadata")
+    {
+        m.insert("managedFields".into(), old_mf);
+    }
+}

@@ -286,12 +286,20 @@ fn cmp(
 ) {
     match (old, new) {
         (None, None) => {}
-        (None, Some(n)) => subtree(n, shape, path, &mut c.added),
-        (Some(o), None) => subtree(o, shape, path, &mut c.removed),
+        (None, Some(n)) => {
+            if pointer_like(shape, path) {
+                c.added.insert(path);
+            }
+            subtree(n, shape, path, &mut c.added)
+        }
+        (Some(o), None) => {
+            if pointer_like(shape, path) {
+                c.removed.insert(path);
+            }
+            subtree(o, shape, path, &mut c.removed)
+        }
         (Some(o), Some(n)) => match (shape, o, n) {
-            (Shape::Struct(_) | Shape::Map(_), Value::Object(a), Value::Object(b))
-                if !a.is_empty() && !b.is_empty() =>
-            {
+            (Shape::Struct(_) | Shape::Map(_), Value::Object(a), Value::Object(b)) => {
                 for (k, x) in a {
                     let Some(s) = child_shape(shape, k) else {
                         continue;
@@ -318,9 +326,7 @@ fn cmp(
                     path.pop();
                 }
             }
-            (Shape::Assoc(..) | Shape::Set, Value::Array(a), Value::Array(b))
-                if !a.is_empty() && !b.is_empty() =>
-            {
+            (Shape::Assoc(..) | Shape::Set, Value::Array(a), Value::Array(b)) => {
                 let elem = elem_shape(shape);
                 let mut ignore = Vec::new();
                 let ai = index_items(a, shape, path, false, &mut ignore);
@@ -361,6 +367,34 @@ fn cmp(
                 subtree(n, shape, path, &mut c.added);
             }
         },
+    }
+}
+
+/// Struct fields Go serialises even when empty (non-pointer structs): an
+/// object that gains their content did not gain the field itself.
+const VALUE_STRUCTS: &[&str] = &[
+    "metadata",
+    "spec",
+    "status",
+    "template",
+    "strategy",
+    "updateStrategy",
+    "resources",
+    "jobTemplate",
+    "scaleTargetRef",
+    "loadBalancer",
+    "port",
+    "target",
+];
+
+/// Whether a map or struct field that appears (or goes) counts as a field
+/// of its own, as a nil map or pointer struct does in Go: structured-merge
+/// -diff then lists it as a member (`".": {}` in FieldsV1).
+fn pointer_like(shape: &Shape, path: &[Pe]) -> bool {
+    match (shape, path.last()) {
+        (Shape::Map(_), Some(Pe::Field(_))) => true,
+        (Shape::Struct(_), Some(Pe::Field(f))) => !VALUE_STRUCTS.contains(&f.as_str()),
+        _ => false,
     }
 }
 

@@ -324,6 +324,7 @@ pub fn update_tracked(
             meta_mut(&mut result).insert("managedFields".into(), mf.clone());
         }
     }
+    crate::ssa::keep_times_of_no_op(&old_map, &mut result);
     let result = canonical(rt, result);
     if result == canonical(rt, old_map) {
         return Ok(Bytes::clone(&old.json));
