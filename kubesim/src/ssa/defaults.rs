@@ -25,11 +25,8 @@ fn or(m: &mut Map<String, Value>, k: &str, v: Value) {
     }
 }
 
-/// Fills in the defaults of `o` (a whole object of kind `rt`); `creating`
-/// adds what only a create strategy adds (a Job's generated selector).
-pub fn apply(rt: &ResourceType, o: &mut Map<String, Value>, creating: bool) {
-    let uid = crate::object::meta_str(o, "uid").unwrap_or("").to_string();
-    let name = crate::object::meta_str(o, "name").unwrap_or("").to_string();
+/// Fills in the defaults of `o` (a whole object of kind `rt`).
+pub fn apply(rt: &ResourceType, o: &mut Map<String, Value>) {
     match (rt.group, rt.kind) {
         ("apps", "Deployment") => {
             if let Some(s) = spec(o) {
@@ -116,7 +113,7 @@ pub fn apply(rt: &ResourceType, o: &mut Map<String, Value>, creating: bool) {
         }
         ("batch", "Job") => {
             if let Some(s) = spec(o) {
-                job_spec(s, creating, &uid, &name);
+                job_spec(s);
             }
         }
         ("batch", "CronJob") => {
@@ -162,16 +159,6 @@ pub fn apply(rt: &ResourceType, o: &mut Map<String, Value>, creating: bool) {
             if let Some(s) = spec(o) {
                 or(s, "volumeMode", json!("Filesystem"));
             }
-            if creating {
-                or(o, "status", json!({"phase": "Pending"}));
-                let meta = crate::object::meta_mut(o);
-                let f = meta.entry("finalizers").or_insert_with(|| json!([]));
-                if let Some(a) = f.as_array_mut()
-                    && !a.iter().any(|x| x == "kubernetes.io/pvc-protection")
-                {
-                    a.push(json!("kubernetes.io/pvc-protection"));
-                }
-            }
         }
         ("networking.k8s.io", "NetworkPolicy") => {
             if let Some(s) = spec(o) {
@@ -206,37 +193,33 @@ pub fn apply(rt: &ResourceType, o: &mut Map<String, Value>, creating: bool) {
     }
 }
 
-/// The status a kind with a status subresource is created with: Go's zero
-/// values of its non-omitempty fields.
-pub fn initial_status(rt: &ResourceType) -> Value {
+/// What create strategies and admission add after the field manager has
+/// run (so nobody owns it): a Job's generated selector and labels, a
+/// PVC's protection finalizer.
+pub fn admit(rt: &ResourceType, o: &mut Map<String, Value>) {
+    let uid = crate::object::meta_str(o, "uid").unwrap_or("").to_string();
+    let name = crate::object::meta_str(o, "name").unwrap_or("").to_string();
     match (rt.group, rt.kind) {
-        ("apps", "StatefulSet") => json!({"replicas": 0, "availableReplicas": 0}),
-        ("networking.k8s.io", "Ingress") | ("", "Service") => json!({"loadBalancer": {}}),
-        ("policy", "PodDisruptionBudget") => json!({
-            "disruptionsAllowed": 0, "currentHealthy": 0, "desiredHealthy": 0, "expectedPods": 0
-        }),
-        ("autoscaling", "HorizontalPodAutoscaler") => json!({"desiredReplicas": 0}),
-        ("apps", "ReplicaSet") => json!({"replicas": 0}),
-        ("apps", "DaemonSet") => json!({
-            "currentNumberScheduled": 0, "numberMisscheduled": 0,
-            "desiredNumberScheduled": 0, "numberReady": 0
-        }),
-        _ => json!({}),
+        ("batch", "Job") => {
+            if let Some(s) = spec(o) {
+                job_selector(s, &uid, &name);
+            }
+        }
+        ("", "PersistentVolumeClaim") => {
+            let meta = crate::object::meta_mut(o);
+            let f = meta.entry("finalizers").or_insert_with(|| json!([]));
+            if let Some(a) = f.as_array_mut()
+                && !a.iter().any(|x| x == "kubernetes.io/pvc-protection")
+            {
+                a.push(json!("kubernetes.io/pvc-protection"));
+            }
+        }
+        _ => {}
     }
 }
 
-fn spec(o: &mut Map<String, Value>) -> Option<&mut Map<String, Value>> {
-    obj(o, "spec")
-}
-
-fn job_spec(s: &mut Map<String, Value>, creating: bool, uid: &str, name: &str) {
-    or(s, "parallelism", json!(1));
-    or(s, "completions", json!(1));
-    or(s, "backoffLimit", json!(6));
-    or(s, "completionMode", json!("NonIndexed"));
-    or(s, "suspend", json!(false));
-    or(s, "podReplacementPolicy", json!("TerminatingOrFailed"));
-    if creating && s.get("manualSelector") != Some(&json!(true)) && !uid.is_empty() {
+fn job_selector(s: &mut Map<String, Value>, uid: &str, name: &str) {
+    if s.get("manualSelector") != Some(&json!(true)) && !uid.is_empty() {
         s.insert(
             "selector".into(),
             json!({"matchLabels": {"batch.kubernetes.io/controller-uid": uid}}),
@@ -254,6 +237,39 @@ fn job_spec(s: &mut Map<String, Value>, creating: bool, uid: &str, name: &str) {
             }
         }
     }
+}
+
+/// The status a kind with a status subresource is created with: Go's zero
+/// values of its non-omitempty fields.
+pub fn initial_status(rt: &ResourceType) -> Value {
+    match (rt.group, rt.kind) {
+        ("apps", "StatefulSet") => json!({"replicas": 0, "availableReplicas": 0}),
+        ("networking.k8s.io", "Ingress") | ("", "Service") => json!({"loadBalancer": {}}),
+        ("policy", "PodDisruptionBudget") => json!({
+            "disruptionsAllowed": 0, "currentHealthy": 0, "desiredHealthy": 0, "expectedPods": 0
+        }),
+        ("autoscaling", "HorizontalPodAutoscaler") => json!({"desiredReplicas": 0}),
+        ("", "PersistentVolumeClaim") => json!({"phase": "Pending"}),
+        ("apps", "ReplicaSet") => json!({"replicas": 0}),
+        ("apps", "DaemonSet") => json!({
+            "currentNumberScheduled": 0, "numberMisscheduled": 0,
+            "desiredNumberScheduled": 0, "numberReady": 0
+        }),
+        _ => json!({}),
+    }
+}
+
+fn spec(o: &mut Map<String, Value>) -> Option<&mut Map<String, Value>> {
+    obj(o, "spec")
+}
+
+fn job_spec(s: &mut Map<String, Value>) {
+    or(s, "parallelism", json!(1));
+    or(s, "completions", json!(1));
+    or(s, "backoffLimit", json!(6));
+    or(s, "completionMode", json!("NonIndexed"));
+    or(s, "suspend", json!(false));
+    or(s, "podReplacementPolicy", json!("TerminatingOrFailed"));
     template(s);
 }
 
@@ -369,6 +385,38 @@ fn quantities(ty: &Ty, v: &mut Value) {
         (Ty::Map(e), Value::Object(m)) => m.values_mut().for_each(|x| quantities(e, x)),
         _ => {}
     }
+}
+
+/// A quantity's value in nano-units (`1Gi` → 1073741824 × 10⁹); `None`
+/// when it cannot be parsed.
+pub fn quantity_nanos(s: &str) -> Option<i128> {
+    let c = canonical_quantity(s)?;
+    let split = c
+        .find(|ch: char| !(ch.is_ascii_digit() || ch == '-'))
+        .unwrap_or(c.len());
+    let (num, sfx) = c.split_at(split);
+    let n: i128 = num.parse().ok()?;
+    let mult: i128 = match sfx {
+        "n" => 1,
+        "u" => 1_000,
+        "m" => 1_000_000,
+        "" => 1_000_000_000,
+        "k" => 1_000_000_000_000,
+        "M" => 1_000_000_000_000_000,
+        "G" => 1_000_000_000_000_000_000,
+        "T" => 1_000_000_000_000_000_000_000,
+        "P" => 1_000_000_000_000_000_000_000_000,
+        "E" => 1_000_000_000_000_000_000_000_000_000,
+        "Ki" | "Mi" | "Gi" | "Ti" | "Pi" | "Ei" => {
+            let p = ["Ki", "Mi", "Gi", "Ti", "Pi", "Ei"]
+                .iter()
+                .position(|x| *x == sfx)? as u32
+                + 1;
+            (1i128 << (10 * p)) * 1_000_000_000
+        }
+        _ => return None,
+    };
+    n.checked_mul(mult)
 }
 
 /// A quantity in the real server's canonical form: `1000m` → `1`, `0.5` →
@@ -490,6 +538,9 @@ mod tests {
             assert_eq!(canonical_quantity(i).as_deref(), Some(o), "{i}");
         }
         assert_eq!(canonical_quantity("1e3"), None);
+        assert_eq!(quantity_nanos("1Gi"), Some(1_073_741_824_000_000_000));
+        assert!(quantity_nanos("500Mi") < quantity_nanos("1Gi"));
+        assert_eq!(quantity_nanos("1500m"), Some(1_500_000_000));
     }
 
     #[test]

@@ -23,6 +23,7 @@ pub mod request;
 mod semantics;
 mod set;
 mod typed;
+pub mod validation;
 
 use serde_json::{Map, Value};
 

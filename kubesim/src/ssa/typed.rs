@@ -101,7 +101,7 @@ fn index_items(
 pub fn to_set(v: &Value, shape: &Shape) -> Result<Set, Vec<String>> {
     let mut out = Set::default();
     let mut errs = Vec::new();
-    walk_set(v, shape, &mut Vec::new(), &mut out, &mut errs, true);
+    walk_set(v, shape, &mut Vec::new(), &mut out, &mut errs, true, false);
     if errs.is_empty() { Ok(out) } else { Err(errs) }
 }
 
@@ -112,6 +112,7 @@ fn walk_set(
     out: &mut Set,
     errs: &mut Vec<String>,
     strict: bool,
+    created: bool,
 ) {
     match (shape, v) {
         (Shape::Struct(_) | Shape::Map(_), Value::Object(m)) if !m.is_empty() => {
@@ -122,7 +123,13 @@ fn walk_set(
                 match child_shape(shape, k) {
                     Some(s) => {
                         path.push(Pe::Field(k.clone()));
-                        walk_set(x, &s, path, out, errs, strict);
+                        if created
+                            && pointer_like(&s, path)
+                            && x.as_object().is_some_and(|m| !m.is_empty())
+                        {
+                            out.insert(path);
+                        }
+                        walk_set(x, &s, path, out, errs, strict, created);
                         path.pop();
                     }
                     None => {
@@ -144,7 +151,7 @@ fn walk_set(
                 if let Shape::Struct(_) = elem
                     && a[n].as_object().is_some_and(|m| !m.is_empty())
                 {
-                    walk_set(&a[n], &elem, path, out, errs, strict);
+                    walk_set(&a[n], &elem, path, out, errs, strict, created);
                 }
                 path.pop();
             }
@@ -274,7 +281,7 @@ pub fn compare(old: &Value, new: &Value, shape: &Shape) -> Comparison {
 }
 
 fn subtree(v: &Value, shape: &Shape, path: &mut Vec<Pe>, into: &mut Set) {
-    walk_set(v, shape, path, into, &mut Vec::new(), false);
+    walk_set(v, shape, path, into, &mut Vec::new(), false, true);
 }
 
 fn cmp(

@@ -106,7 +106,7 @@ pub fn insert_tracked(
             meta.insert("resourceVersion".into(), json!(store.next_rv().to_string()));
         }
     }
-    crate::ssa::defaults::apply(rt, &mut obj, true);
+    crate::ssa::defaults::apply(rt, &mut obj);
     match track {
         Track::Keep => {}
         Track::Update {
@@ -121,6 +121,7 @@ pub fn insert_tracked(
             meta_mut(&mut obj).insert("managedFields".into(), mf.clone());
         }
     }
+    crate::ssa::defaults::admit(rt, &mut obj);
     let mut ip = || {
         let n = sim.rng.next_u64();
         format!("10.96.{}.{}", (n >> 8) % 256, 2 + (n % 250))
@@ -254,7 +255,7 @@ pub fn update_tracked(
                     None => new.remove("status"),
                 };
             }
-            crate::ssa::defaults::apply(rt, &mut new, false);
+            crate::ssa::defaults::apply(rt, &mut new);
             kinds::prepare_update(rt, &old_map, &mut new)?;
             new
         }
@@ -302,6 +303,19 @@ pub fn update_tracked(
     }
     if part == Part::Main {
         crate::validation::validate_update(rt, &key.name, &old_map, &result)?;
+        let expandable = |class: &str| {
+            let (id, _) =
+                resources::find("storage.k8s.io", "v1", "storageclasses").expect("served");
+            let key = Key {
+                res: id,
+                ns: String::new(),
+                name: class.to_string(),
+            };
+            store
+                .get(&key)
+                .is_some_and(|e| e.to_map().get("allowVolumeExpansion") == Some(&json!(true)))
+        };
+        crate::ssa::validation::validate_update(rt, &key.name, &old_map, &result, &expandable)?;
     }
     if part == Part::Main && kinds::bumps_generation(rt.rules, &old_map, &result) {
         let g = old_map["metadata"]["generation"].as_i64().unwrap_or(0) + 1;
