@@ -202,8 +202,9 @@ impl Conn {
         headers: &[(&str, &str)],
         body: Option<(&str, &[u8])>,
     ) {
-        let mut req =
-            format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: kubesim-tests\r\n");
+        let mut req = format!(
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: python-requests/2.32.3\r\n"
+        );
         let has_auth = headers
             .iter()
             .any(|(k, _)| k.eq_ignore_ascii_case("authorization"));

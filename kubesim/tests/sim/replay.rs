@@ -4,7 +4,7 @@
 //! normalising uids, resourceVersions, timestamps and managedFields.
 //!
 //! Steps kubesim cannot reproduce yet are listed per fixture with the
-//! reason (server-side apply is part 2, controllers part 3); everything
+//! reason (controller timing, recording artifacts); everything
 //! else must match exactly.
 
 use std::collections::HashMap;
@@ -314,34 +314,6 @@ impl Replay {
         }
     }
 
-    /// Stands in for server-side apply (part 2): writes the fixture's
-    /// resulting object so that later steps see the same state.
-    fn emulate_apply(&mut self, step: &Value) {
-        let req = &step["request"];
-        let resp = &step["response"];
-        let path = req["path"].as_str().unwrap();
-        if path.contains("dryRun=All") || resp["status"].as_u64().unwrap() >= 300 {
-            return;
-        }
-        let object_path = path.split('?').next().unwrap();
-        let (collection, _) = object_path.rsplit_once('/').unwrap();
-        let got = if resp["status"] == 201 {
-            self.c.post_json(collection, &creatable(&resp["body"]))
-        } else {
-            let current = self.c.get(object_path).json();
-            let mut next = creatable(&resp["body"]);
-            next["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"].clone();
-            self.c.put_json(object_path, &next)
-        };
-        assert!(
-            got.status < 300,
-            "emulating apply at {path}: {}",
-            got.text()
-        );
-        let got = got.json();
-        self.learn(&resp["body"], &got);
-    }
-
     /// Runs every step of `file` and returns the mismatches.
     pub fn run(&mut self, file: &str, overrides: &HashMap<usize, Override>) {
         let fx = fixture(file);
@@ -351,7 +323,6 @@ impl Replay {
             let step = &steps[i];
             let req = &step["request"];
             let path = req["path"].as_str().unwrap();
-            let is_apply = req["content_type"] == "application/apply-patch+yaml";
             if let Some(d) = overrides.get(&i).and_then(Override::describe) {
                 eprintln!("{file} step {i}: {d}");
             }
@@ -373,12 +344,6 @@ impl Replay {
                     continue;
                 }
                 _ => {}
-            }
-            if is_apply && path.contains("fieldManager=") && overrides.get(&i).is_none() {
-                eprintln!("{file} step {i}: emulated: {PART2}");
-                self.emulate_apply(step);
-                i += 1;
-                continue;
             }
             if path.contains("watch=1") && step["response"]["body"].is_array() {
                 i = self.run_watch(&steps, i);
@@ -510,8 +475,6 @@ fn overrides(list: Vec<(usize, Override)>) -> HashMap<usize, Override> {
     list.into_iter().collect()
 }
 
-const PART2: &str = "server-side apply is part 2";
-
 #[test]
 fn errors_14() {
     let mut r = Replay::new(&["rec-errors"]);
@@ -524,17 +487,11 @@ fn errors_14() {
                     "recording artifact: the recorder mutated this body (it shows step 9's data)",
                 ),
             ),
-            (13, Override::Skip(PART2)),
-            (23, Override::Skip(PART2)),
             (27, Override::MessageDiffers("YAML parser wording differs")),
             (
                 28,
                 Override::MessageDiffers("Go's JSON parser wording differs"),
             ),
-            (31, Override::Skip(PART2)),
-            (32, Override::Skip(PART2)),
-            (33, Override::Skip(PART2)),
-            (34, Override::Skip(PART2)),
         ]),
     );
     r.assert_ok("14-errors.json");
@@ -543,15 +500,7 @@ fn errors_14() {
 #[test]
 fn dry_run_15() {
     let mut r = Replay::new(&["rec-dry"]);
-    r.run(
-        "15-dry-run.json",
-        &overrides(vec![
-            (2, Override::Skip(PART2)),
-            (3, Override::Skip(PART2)),
-            (5, Override::Skip(PART2)),
-            (7, Override::Skip(PART2)),
-        ]),
-    );
+    r.run("15-dry-run.json", &overrides(vec![]));
     r.assert_ok("15-dry-run.json");
 }
 

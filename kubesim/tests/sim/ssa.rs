@@ -1,7 +1,7 @@
 //! Server-side apply (issue 5) against the recordings of a real
 //! kube-apiserver 1.32: each step of a fixture is sent as recorded and the
-//! status and body must match, managedFields included (times masked, the
-//! test client's User-Agent standing for `python-requests`), and a
+//! status and body must match, managedFields included (times masked; the
+//! test client sends the recorder's User-Agent, `python-requests`), and a
 //! resourceVersion must change exactly when the recording's did.
 
 use std::collections::HashMap;
@@ -11,8 +11,7 @@ use serde_json::{Value, json};
 use crate::client::Response;
 use crate::replay::{Replay, fixture, normalise};
 
-/// The managedFields of a body with times masked and this client's
-/// manager renamed to the recorder's.
+/// The managedFields of a body with times masked.
 fn managed_fields(v: &Value) -> Value {
     let mut mf = v
         .pointer("/metadata/managedFields")
@@ -22,9 +21,6 @@ fn managed_fields(v: &Value) -> Value {
         for e in a.iter_mut() {
             if e["time"].is_string() {
                 e["time"] = json!("<time>");
-            }
-            if e["manager"] == "kubesim-tests" {
-                e["manager"] = json!("python-requests");
             }
         }
     }
