@@ -196,3 +196,150 @@ fn typed_create_commands_send_protobuf() {
     let gone = k.run(&["get", "namespace", "team"]);
     assert!(String::from_utf8_lossy(&gone.stderr).contains("NotFound"));
 }
+
+const SSA_MANIFEST: &str = "\
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: ssa-demo
+  namespace: default
+data:
+  a: \"1\"
+  b: \"1\"
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: ssa-web
+  namespace: default
+spec:
+  selector:
+    matchLabels: {app: ssa-web}
+  template:
+    metadata:
+      labels: {app: ssa-web}
+    spec:
+      containers:
+      - name: web
+        image: nginx:1.27
+        ports:
+        - containerPort: 80
+        resources:
+          limits: {cpu: 1000m, memory: 128Mi}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: ssa-web
+  namespace: default
+spec:
+  selector: {app: ssa-web}
+  ports:
+  - port: 80
+";
+
+/// Server-side apply through the real kubectl (issue 5): managers,
+/// conflicts, forcing, `diff --server-side`, and no-op re-applies.
+#[test]
+fn server_side_apply_with_kubectl() {
+    let Some(k) = Kubectl::start() else { return };
+    let m = k.write("m.yaml", SSA_MANIFEST);
+    let out = k.ok(&["apply", "--server-side", "-f", &m]);
+    assert!(
+        out.contains("configmap/ssa-demo serverside-applied"),
+        "{out}"
+    );
+    assert!(
+        out.contains("deployment.apps/ssa-web serverside-applied"),
+        "{out}"
+    );
+    let rvs = || {
+        k.ok(&[
+            "get",
+            "-f",
+            &m,
+            "-o",
+            "jsonpath={range .items[*]}{.metadata.resourceVersion} {end}",
+        ])
+    };
+    // The controllers roll the Deployment out; wait until they are done.
+    let mut before = rvs();
+    for _ in 0..50 {
+        std::thread::sleep(Duration::from_millis(200));
+        let now = rvs();
+        if now == before {
+            break;
+        }
+        before = now;
+    }
+    let cm = k.ok(&[
+        "get",
+        "configmap",
+        "ssa-demo",
+        "-o",
+        "yaml",
+        "--show-managed-fields",
+    ]);
+    assert!(cm.contains("manager: kubectl"), "{cm}");
+    assert!(cm.contains("operation: Apply"), "{cm}");
+    let d = k.ok(&["get", "deployment", "ssa-web", "-o", "yaml"]);
+    assert!(d.contains("cpu: \"1\""), "quantities are canonical: {d}");
+
+    k.ok(&["apply", "--server-side", "-f", &m]);
+    assert_eq!(rvs(), before, "a re-apply writes nothing");
+
+    let other = k.write(
+        "other.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ssa-demo\n  namespace: default\ndata:\n  a: \"2\"\n",
+    );
+    let out = k.run(&[
+        "apply",
+        "--server-side",
+        "--field-manager",
+        "other",
+        "-f",
+        &other,
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("conflict with \"kubectl\": .data.a"), "{err}");
+    k.ok(&[
+        "apply",
+        "--server-side",
+        "--field-manager",
+        "other",
+        "--force-conflicts",
+        "-f",
+        &other,
+    ]);
+    let a = k.ok(&["get", "configmap", "ssa-demo", "-o", "jsonpath={.data.a}"]);
+    assert_eq!(a, "2");
+
+    let changed = k.write(
+        "changed.yaml",
+        &SSA_MANIFEST.replace("b: \"1\"", "b: \"3\""),
+    );
+    let out = k.run(&["diff", "--server-side", "--force-conflicts", "-f", &changed]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let diff = String::from_utf8_lossy(&out.stdout);
+    let changes: Vec<&str> = diff
+        .lines()
+        .filter(|l| {
+            (l.starts_with('-') || l.starts_with('+'))
+                && !l.starts_with("---")
+                && !l.starts_with("+++")
+        })
+        .filter(|l| {
+            !l.contains("generation") && !l.contains("resourceVersion") && !l.contains("time:")
+        })
+        .collect();
+    assert!(
+        changes.contains(&"-  b: \"1\"") && changes.contains(&"+  b: \"3\""),
+        "{diff}"
+    );
+}

@@ -357,3 +357,15 @@ fn pvc_resize_13() {
     );
     r.assert_ok();
 }
+
+#[test]
+fn deployment_selector_immutable_07() {
+    let mut r = SsaReplay::new(&["rec-work"]);
+    eprintln!("07: the Deployment is fixture 06's first step");
+    r.run_steps("06-ssa-deployment-rollout.json", 0..1, &[]);
+    r.run(
+        "07-deployment-selector-immutable.json",
+        &[(2, Step::Skip(CONTROLLERS))],
+    );
+    r.assert_ok();
+}
