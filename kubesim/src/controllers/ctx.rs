@@ -2,8 +2,6 @@
 //! time, and the write path the API uses (so watches fire and
 //! resourceVersions advance), with a field manager per controller.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use serde_json::{Map, Value, json};
 
 use super::clock::{Micros, rfc3339, rfc3339_micro, to_instant};
@@ -20,9 +18,6 @@ pub const CONTROLLER_MANAGER: &str = "kube-controller-manager";
 pub const KUBELET: &str = "kubelet";
 pub const SCHEDULER: &str = "kube-scheduler";
 
-/// Distinguishes events written within the same microsecond.
-static EVENT_SEQ: AtomicU64 = AtomicU64::new(0);
-
 pub struct Ctx<'a> {
     pub sim: &'a Sim,
     pub store: &'a mut Store,
@@ -31,6 +26,8 @@ pub struct Ctx<'a> {
     pub timers: Vec<(Micros, Work)>,
     /// Something was deleted: the garbage collector has work.
     pub deleted: bool,
+    /// Distinguishes event names written within one microsecond.
+    pub event_seq: &'a mut u64,
 }
 
 impl Ctx<'_> {
@@ -135,8 +132,9 @@ impl Ctx<'_> {
             .push((self.now + delay.max(0), Work { ctl, key }));
     }
 
-    fn event_name(&self, involved: &str) -> String {
-        let seq = EVENT_SEQ.fetch_add(1, Ordering::Relaxed) % 1000;
+    fn event_name(&mut self, involved: &str) -> String {
+        *self.event_seq += 1;
+        let seq = *self.event_seq % 1000;
         let nanos = (self.now as u64).wrapping_mul(1000) + seq;
         format!("{involved}.{nanos:x}")
     }

@@ -30,7 +30,7 @@ mod util;
 mod volumes;
 
 use std::cmp::Reverse;
-use std::collections::{BTreeSet, BinaryHeap};
+use std::collections::{BTreeSet, BinaryHeap, HashMap};
 use std::sync::Arc;
 
 use tokio::sync::{broadcast, mpsc, oneshot};
@@ -113,7 +113,10 @@ struct Loop {
     clock: Arc<VirtualClock>,
     dirty: BTreeSet<Work>,
     timers: BinaryHeap<Reverse<(Micros, u64, Work)>>,
+    /// The earliest pending wake-up of each piece of work.
+    pending: HashMap<Work, Micros>,
     seq: u64,
+    event_seq: u64,
     kubelet: kubelet::Pods,
 }
 
@@ -128,7 +131,9 @@ pub async fn run(
         clock,
         dirty: BTreeSet::new(),
         timers: BinaryHeap::new(),
+        pending: HashMap::new(),
         seq: 0,
+        event_seq: 0,
         kubelet: kubelet::Pods::default(),
     };
     l.resync(&sim);
@@ -262,7 +267,10 @@ impl Loop {
                 if *due > now {
                     break;
                 }
-                if let Some(Reverse((_, _, w))) = self.timers.pop() {
+                if let Some(Reverse((due, _, w))) = self.timers.pop() {
+                    if self.pending.get(&w) == Some(&due) {
+                        self.pending.remove(&w);
+                    }
                     self.dirty.insert(w);
                 }
             }
@@ -296,6 +304,7 @@ impl Loop {
             now: self.clock.now_micros(),
             timers: Vec::new(),
             deleted: false,
+            event_seq: &mut self.event_seq,
         };
         let key = &work.key;
         match work.ctl {
@@ -314,6 +323,10 @@ impl Loop {
         } = cx;
         drop(store);
         for (due, w) in timers {
+            if self.pending.get(&w).is_some_and(|p| *p <= due) {
+                continue;
+            }
+            self.pending.insert(w.clone(), due);
             self.seq += 1;
             self.timers.push(Reverse((due, self.seq, w)));
         }

@@ -668,3 +668,126 @@ fn an_image_that_cannot_be_pulled_backs_off() {
         "Back-off pulling image \"registry.example/app:pullfail\""
     );
 }
+
+/// Everything that happened to workloads, pods, claims and events, as a
+/// watch replays it from the first resourceVersion.
+fn history(c: &Client) -> Vec<Value> {
+    let mut streams = Vec::new();
+    for path in [
+        "/apis/apps/v1/deployments",
+        "/apis/apps/v1/replicasets",
+        "/apis/apps/v1/statefulsets",
+        "/apis/apps/v1/controllerrevisions",
+        "/apis/batch/v1/jobs",
+        "/api/v1/pods",
+        "/api/v1/persistentvolumeclaims",
+        "/api/v1/persistentvolumes",
+        "/api/v1/events",
+    ] {
+        let (r, rx) = c.watch(&format!(
+            "{path}?watch=1&resourceVersion=100&timeoutSeconds=1"
+        ));
+        assert_eq!(r.status, 200);
+        streams.push(rx);
+    }
+    streams.into_iter().flat_map(|rx| rx.into_iter()).collect()
+}
+
+fn scenario() -> Vec<Value> {
+    let inst = kubesim::spawn_with(kubesim::Options {
+        speed: 0.0,
+        seed: Some(7),
+        ..Default::default()
+    })
+    .expect("kubesim starts");
+    let c = Client::new(&inst);
+    create(&c, DEPLOYMENTS, deployment("web", "nginx:1.27", 3));
+    advance(&c, 0.0);
+    advance(&c, 1.5);
+    let mut d = get(&c, &format!("{DEPLOYMENTS}/web"));
+    d["spec"]["template"]["spec"]["containers"][0]["image"] = json!("nginx:crashloop");
+    assert_eq!(c.put_json(&format!("{DEPLOYMENTS}/web"), &d).status, 200);
+    advance(&c, 0.0);
+    create(&c, JOBS, job("once", "busybox:1.36"));
+    advance(&c, 0.0);
+    let pvc = json!({
+        "apiVersion": "v1", "kind": "PersistentVolumeClaim",
+        "metadata": {"name": "data"},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}
+    });
+    create(&c, "/api/v1/namespaces/default/persistentvolumeclaims", pvc);
+    advance(&c, 0.0);
+    advance(&c, 40.0);
+    history(&c)
+}
+
+#[test]
+fn the_same_scenario_twice_gives_identical_histories() {
+    let a = scenario();
+    let b = scenario();
+    assert!(a.len() > 50, "{} events", a.len());
+    assert_eq!(a.len(), b.len());
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(x, y);
+    }
+}
+
+#[test]
+fn an_hpa_scales_its_target_to_min_replicas_through_scale() {
+    let (_inst, c) = manual();
+    create(&c, DEPLOYMENTS, deployment("web", "nginx:1.27", 1));
+    advance(&c, 1.0);
+    let hpa = json!({
+        "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": "web"},
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
+            "minReplicas": 3, "maxReplicas": 5,
+            "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 80}}}]
+        }
+    });
+    create(
+        &c,
+        "/apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers",
+        hpa,
+    );
+    advance(&c, 0.0);
+    let d = get(&c, &format!("{DEPLOYMENTS}/web"));
+    assert_eq!(d["spec"]["replicas"], 3);
+    let scale = d["metadata"]["managedFields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["subresource"] == "scale")
+        .cloned()
+        .unwrap_or(Value::Null);
+    assert_eq!(scale["manager"], "kube-controller-manager", "{d}");
+    assert!(
+        scale["fieldsV1"]["f:spec"]["f:replicas"].is_object(),
+        "{scale}"
+    );
+    let h = get(
+        &c,
+        "/apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers/web",
+    );
+    // Within bounds again, and with no metrics server, it reports
+    // FailedGetResourceMetric (fixture 22).
+    assert!(h["status"]["lastScaleTime"].is_string(), "{h}");
+    assert_eq!(h["status"]["currentReplicas"], 3, "{h}");
+    advance(&c, 1.0);
+    let d = get(&c, &format!("{DEPLOYMENTS}/web"));
+    assert_eq!(d["status"]["availableReplicas"], 3, "{d}");
+    let h = get(
+        &c,
+        "/apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers/web",
+    );
+    assert_eq!(
+        condition(&h, "ScalingActive")["reason"],
+        "FailedGetResourceMetric",
+        "{h}"
+    );
+    let events = items(&c, "/api/v1/namespaces/default/events");
+    assert!(events.iter().any(|e| e["reason"] == "SuccessfulRescale"
+        && e["message"]
+            == "New size: 3; reason: Current number of replicas below Spec.MinReplicas"));
+}

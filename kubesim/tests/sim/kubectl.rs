@@ -343,3 +343,86 @@ fn server_side_apply_with_kubectl() {
         "{diff}"
     );
 }
+
+const WORKLOADS: &str = "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: default
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+      - name: web
+        image: nginx:1.27
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: db
+  namespace: default
+spec:
+  serviceName: db
+  replicas: 2
+  selector:
+    matchLabels: {app: db}
+  template:
+    metadata:
+      labels: {app: db}
+    spec:
+      containers:
+      - name: pg
+        image: postgres:16
+  volumeClaimTemplates:
+  - metadata: {name: data}
+    spec:
+      accessModes: [ReadWriteOnce]
+      resources: {requests: {storage: 1Gi}}
+---
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: once
+  namespace: default
+spec:
+  backoffLimit: 0
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+      - name: main
+        image: busybox:1.36
+        command: [sh, -c, echo done]
+";
+
+#[test]
+fn rollout_status_wait_and_logs_follow_the_controllers() {
+    let Some(k) = Kubectl::start() else { return };
+    let f = k.write("workloads.yaml", WORKLOADS);
+    k.ok(&["apply", "-f", &f]);
+    let out = k.ok(&["rollout", "status", "deployment/web", "--timeout=60s"]);
+    assert!(out.contains("successfully rolled out"), "{out}");
+    let out = k.ok(&["rollout", "status", "statefulset/db", "--timeout=60s"]);
+    assert!(
+        out.contains("partitioned roll out complete") || out.contains("rolling update complete"),
+        "{out}"
+    );
+    let out = k.ok(&[
+        "wait",
+        "--for=condition=complete",
+        "job/once",
+        "--timeout=60s",
+    ]);
+    assert!(out.contains("job.batch/once condition met"), "{out}");
+    let out = k.ok(&["logs", "job/once"]);
+    assert!(out.contains("echo done"), "{out}");
+    let out = k.ok(&["logs", "deployment/web", "--tail=1", "--timestamps"]);
+    assert!(out.contains("ready to accept connections"), "{out}");
+    let out = k.ok(&["get", "pods", "-l", "app=db"]);
+    assert!(out.contains("db-0") && out.contains("Running"), "{out}");
+}
