@@ -17,6 +17,14 @@ fn main() -> ExitCode {
 fn message(e: &anyhow::Error) -> String {
     let mut msg = e.to_string();
     for cause in e.chain().skip(1) {
+        // API errors are already described (status, reason, causes) by
+        // the messages that wrap them; their Debug-style text adds noise.
+        if matches!(
+            cause.downcast_ref::<kube::Error>(),
+            Some(kube::Error::Api(_))
+        ) {
+            continue;
+        }
         let c = cause.to_string();
         if !msg.contains(&c) {
             msg.push_str(": ");

@@ -65,7 +65,7 @@ impl LiveObject {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("cannot list {kind} in namespace {namespace}: {source}")]
+#[error("cannot list {kind} in namespace {namespace}: {}", crate::apply::describe(.source))]
 pub struct ListError {
     pub kind: String,
     pub namespace: String,

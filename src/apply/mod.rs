@@ -157,11 +157,21 @@ async fn apply_one(
         .await
         .map_err(|e| refuse(describe(&e)))?;
     let before = live.get(&id);
+    let after = serde_json::to_value(&applied).unwrap_or(Value::Null);
     let action = match before {
         None => Action::Created,
         Some(b)
-            if Some(b.resource_version.as_str())
-                == applied.metadata.resource_version.as_deref() =>
+            if b.resource_version.as_str()
+                == applied.metadata.resource_version.as_deref().unwrap_or("") =>
+        {
+            Action::Unchanged
+        }
+        // Controllers write status between our LIST and the apply: the
+        // resourceVersion moved, but thebot's own apply entry (its time
+        // and fields) only changes when the apply changed something.
+        Some(b)
+            if applier_entry(&b.value).is_some()
+                && applier_entry(&b.value) == applier_entry(&after) =>
         {
             Action::Unchanged
         }
@@ -172,6 +182,18 @@ async fn apply_one(
         id,
         action,
     })
+}
+
+/// thebot's own Apply entry of an object's managedFields.
+fn applier_entry(obj: &Value) -> Option<&Value> {
+    obj.pointer("/metadata/managedFields")?
+        .as_array()?
+        .iter()
+        .find(|e| {
+            e["manager"] == FIELD_MANAGER
+                && e["operation"] == "Apply"
+                && e.get("subresource").is_none_or(|s| s.as_str() == Some(""))
+        })
 }
 
 /// A server error as a sentence: conflicts list each field and manager.

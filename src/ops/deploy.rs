@@ -240,6 +240,16 @@ async fn run(
         }
     };
 
+    if let Mode::Upgrade {
+        install_missing: false,
+    } = mode
+    {
+        // Said before anything else, even when the namespace is missing.
+        let entries = Store::new(cluster.client.clone(), &release.namespace, &release.name)
+            .entries()
+            .await?;
+        check_mode(mode, &release, &entries)?;
+    }
     let discovery = session::discover(&cluster).await?;
     let ids: Vec<_> = first_objects.iter().map(Object::id).collect();
     discovery.check(&ids, &cluster.server)?;

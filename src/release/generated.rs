@@ -20,7 +20,7 @@ pub fn secret_name(release: &str) -> String {
 
 #[derive(Debug, thiserror::Error)]
 pub enum GeneratedError {
-    #[error("Secret {name}: {source}")]
+    #[error("Secret {name}: {}", crate::apply::describe(.source))]
     Api {
         name: String,
         #[source]

@@ -52,13 +52,15 @@ pub enum LockError {
         "lost the lock of release {0} (another operation took it over, or it could not be renewed in time): stopping before changing anything else"
     )]
     Lost(String),
-    #[error("{what} the lock (Lease {name}): {source}")]
+    #[error("{what} the lock (Lease {name}): {}", crate::apply::describe(.source))]
     Api {
         what: &'static str,
         name: String,
         #[source]
         source: kube::Error,
     },
+    #[error("namespace {0} does not exist: create it, or pass --create-namespace")]
+    NoNamespace(String),
 }
 
 /// How the Lease was obtained.
@@ -200,6 +202,11 @@ pub async fn acquire(
                         since,
                     });
                 }
+            }
+            Err(kube::Error::Api(s))
+                if s.code == 404 && s.details.as_ref().is_some_and(|d| d.kind == "namespaces") =>
+            {
+                return Err(LockError::NoNamespace(namespace.to_string()));
             }
             Err(e) => return Err(api_err("cannot create", e)),
         };

@@ -33,7 +33,7 @@ pub struct Entry {
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("{what} release records in namespace {namespace}: {source}")]
+    #[error("{what} release records in namespace {namespace}: {}", crate::apply::describe(.source))]
     Api {
         what: String,
         namespace: String,

@@ -39,12 +39,16 @@ pub struct Tracker {
     pub default_class: Option<String>,
     /// What the pod verdict saw before.
     memory: verdict::Memory,
+    /// Kinds whose first list has arrived: before it, "missing" means
+    /// nothing yet.
+    listed: BTreeSet<(String, String)>,
 }
 
 impl Tracker {
     pub fn apply(&mut self, update: Update) {
         match update {
             Update::Relist { group, kind, items } => {
+                self.listed.insert((group.clone(), kind.clone()));
                 self.objects
                     .retain(|k, _| !(k.group == group && k.kind == kind));
                 for item in items {
@@ -71,6 +75,13 @@ impl Tracker {
             .iter()
             .map(|a| {
                 let live = self.get(&a.id);
+                if live.is_none()
+                    && !self
+                        .listed
+                        .contains(&(a.id.group.clone(), a.id.kind.clone()))
+                {
+                    return Readiness::InProgress("waiting for the first list".into());
+                }
                 let mut ctx = a.ctx.clone();
                 if a.id.kind == "PersistentVolumeClaim"
                     && let Some(class) = live
@@ -169,6 +180,13 @@ pub async fn wait_for(
     loop {
         let now = tracker.evaluate(awaited);
         for (i, r) in now.iter().enumerate() {
+            let id = &awaited[i].id;
+            if !tracker
+                .listed
+                .contains(&(id.group.clone(), id.kind.clone()))
+            {
+                continue;
+            }
             if last[i].as_ref() != Some(r) {
                 observer.progress(Progress {
                     object: awaited[i].id.to_string(),
@@ -262,6 +280,14 @@ mod tests {
         let mut t = Tracker::default();
         t.apply(Update::Upsert(cm("a")));
         t.apply(Update::Upsert(cm("b")));
+        let awaited = [Awaited {
+            id: id("a"),
+            ctx: Context::default(),
+        }];
+        assert!(
+            matches!(t.evaluate(&awaited)[0], Readiness::Ready),
+            "listed or not, a seen object counts"
+        );
         t.apply(Update::Relist {
             group: String::new(),
             kind: "ConfigMap".into(),
@@ -284,6 +310,11 @@ mod tests {
             ..Default::default()
         };
         t.wait_for_first_consumer.insert("local".into());
+        t.apply(Update::Relist {
+            group: String::new(),
+            kind: "PersistentVolumeClaim".into(),
+            items: vec![],
+        });
         t.apply(Update::Upsert(json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
             "metadata": {"name": "p", "namespace": "ns"}, "spec": {}, "status": {"phase": "Pending"}})));
         let awaited = [Awaited {
