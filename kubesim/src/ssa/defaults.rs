@@ -193,28 +193,17 @@ pub fn apply(rt: &ResourceType, o: &mut Map<String, Value>) {
     }
 }
 
-/// What create strategies and admission add after the field manager has
-/// run (so nobody owns it): a Job's generated selector and labels, a
-/// PVC's protection finalizer.
+/// What create strategies add after the field manager has run (so nobody
+/// owns it): a Job's generated selector and labels. (A PVC's
+/// `kubernetes.io/pvc-protection` finalizer is not added: no controller
+/// here would remove it, and the claim could never be deleted.)
 pub fn admit(rt: &ResourceType, o: &mut Map<String, Value>) {
     let uid = crate::object::meta_str(o, "uid").unwrap_or("").to_string();
     let name = crate::object::meta_str(o, "name").unwrap_or("").to_string();
-    match (rt.group, rt.kind) {
-        ("batch", "Job") => {
-            if let Some(s) = spec(o) {
-                job_selector(s, &uid, &name);
-            }
-        }
-        ("", "PersistentVolumeClaim") => {
-            let meta = crate::object::meta_mut(o);
-            let f = meta.entry("finalizers").or_insert_with(|| json!([]));
-            if let Some(a) = f.as_array_mut()
-                && !a.iter().any(|x| x == "kubernetes.io/pvc-protection")
-            {
-                a.push(json!("kubernetes.io/pvc-protection"));
-            }
-        }
-        _ => {}
+    if (rt.group, rt.kind) == ("batch", "Job")
+        && let Some(s) = spec(o)
+    {
+        job_selector(s, &uid, &name);
     }
 }
 

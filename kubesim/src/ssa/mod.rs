@@ -128,16 +128,30 @@ pub struct Applied {
     pub managed_fields: Value,
 }
 
-/// Server-side apply of `config` by `manager` onto `live` (`None`: the
-/// object does not exist yet). `now` stamps the applier's entry.
+/// Who applies, how, and when.
+pub struct Applier<'a> {
+    pub manager: &'a str,
+    /// "" for the main resource, "status" for `/status`.
+    pub subresource: &'a str,
+    pub force: bool,
+    /// Stamps the applier's entry.
+    pub now: &'a str,
+}
+
+/// Server-side apply of `config` onto `live` (`None`: the object does not
+/// exist yet).
 pub fn apply(
     rt: &ResourceType,
     live: Option<&Map<String, Value>>,
     mut config: Map<String, Value>,
-    manager: &str,
-    force: bool,
-    now: &str,
+    who: &Applier,
 ) -> Result<Applied, ApiError> {
+    let Applier {
+        manager,
+        subresource,
+        force,
+        now,
+    } = *who;
     let shape = root_shape(rt);
     if let Some(Value::Object(m)) = config.get_mut("metadata") {
         m.remove("managedFields");
@@ -169,8 +183,8 @@ pub fn apply(
             details: None,
         }
     })?;
-    let applied = strip(rt, "", applied);
-    if rt.rules.status {
+    let applied = strip(rt, subresource, applied);
+    if rt.rules.status && subresource.is_empty() {
         config.remove("status");
     }
     let mut entries = live.map(managed::decode).unwrap_or_default();
@@ -179,7 +193,7 @@ pub fn apply(
 
     let me = entries
         .iter()
-        .position(|e| e.same_identity(manager, Operation::Apply, ""));
+        .position(|e| e.same_identity(manager, Operation::Apply, subresource));
     let last = me.map(|i| entries[i].set.clone()).unwrap_or_default();
     let all = entries
         .iter()
@@ -194,8 +208,8 @@ pub fn apply(
     }
 
     let cmp = typed::compare(&live_v, &merged, &shape);
-    let changed = strip(rt, "", cmp.changed());
-    let removed = strip(rt, "", cmp.removed);
+    let changed = strip(rt, subresource, cmp.changed());
+    let removed = strip(rt, subresource, cmp.removed);
     let mut conflicts: Vec<(String, Path)> = Vec::new();
     for (i, e) in entries.iter_mut().enumerate() {
         if Some(i) == me {
@@ -228,7 +242,7 @@ pub fn apply(
             operation: Operation::Apply,
             api_version: rt.api_version(),
             time: now.to_string(),
-            subresource: String::new(),
+            subresource: subresource.to_string(),
             set: applied,
         }),
     }
@@ -443,14 +457,13 @@ mod tests {
             let Value::Object(cfg) = cfg else {
                 unreachable!()
             };
-            match apply(
-                rt,
-                live.as_ref(),
-                cfg,
-                managers[who],
-                false,
-                "2026-11-25T00:00:00Z",
-            ) {
+            let applier = Applier {
+                manager: managers[who],
+                subresource: "",
+                force: false,
+                now: "2026-11-25T00:00:00Z",
+            };
+            match apply(rt, live.as_ref(), cfg, &applier) {
                 Ok(a) => {
                     let mut obj = a.obj;
                     if let Some(Value::Object(m)) = obj.get_mut("metadata") {

@@ -92,13 +92,31 @@ pub fn apply(call: &Call, dry: bool) -> Result<Reply, ApiError> {
         });
     }
     let now = call.sim.clock.now().rfc3339();
+    let (subresource, part) = match call.t.sub.as_deref() {
+        None => ("", Part::Main),
+        Some("status") => ("status", Part::Status),
+        Some(other) => {
+            return Err(ApiError::new(
+                415,
+                "UnsupportedMediaType",
+                format!("kubesim does not implement server-side apply to /{other}"),
+            ));
+        }
+    };
+    let who = super::Applier {
+        manager: &manager,
+        subresource,
+        force,
+        now: &now,
+    };
     let key = call.key();
     let (status, json) = {
         let mut store = call.sim.store();
         match store.get(&key).cloned() {
+            None if part == Part::Status => return Err(ApiError::not_found(rt, call.name())),
             None => {
                 checks::admit_namespace(&store, rt, call.ns(), call.name())?;
-                let applied = super::apply(rt, None, obj, &manager, force, &now)?;
+                let applied = super::apply(rt, None, obj, &who)?;
                 let track = Track::Applied(applied.managed_fields);
                 let json = write::insert_tracked(
                     &call.sim,
@@ -112,17 +130,10 @@ pub fn apply(call: &Call, dry: bool) -> Result<Reply, ApiError> {
             }
             Some(old) => {
                 let live = old.to_map();
-                let applied = super::apply(rt, Some(&live), obj, &manager, force, &now)?;
+                let applied = super::apply(rt, Some(&live), obj, &who)?;
                 let track = Track::Applied(applied.managed_fields);
-                let json = write::update_tracked(
-                    &mut store,
-                    &key,
-                    &old,
-                    applied.obj,
-                    Part::Main,
-                    dry,
-                    &track,
-                )?;
+                let json =
+                    write::update_tracked(&mut store, &key, &old, applied.obj, part, dry, &track)?;
                 (200, json)
             }
         }
