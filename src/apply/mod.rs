@@ -41,6 +41,10 @@ pub struct Change {
     /// `Kind/namespace/name`.
     pub object: String,
     pub action: Action,
+    /// `metadata.generation` the apply produced, when the kind has one:
+    /// a wait must not judge an older version of the object.
+    #[serde(skip)]
+    pub generation: Option<i64>,
 }
 
 /// How to apply.
@@ -181,6 +185,7 @@ async fn apply_one(
         object: id.to_string(),
         id,
         action,
+        generation: applied.metadata.generation,
     })
 }
 

@@ -805,10 +805,9 @@ impl Stages<'_> {
                 stage,
                 changes: applied.clone(),
             });
-            changes.extend(applied);
             if let Some(w) = waiting.as_mut() {
                 let awaited = w
-                    .wait_stage(self.cluster, &batch, self.deadline, sink)
+                    .wait_stage(self.cluster, &batch, &applied, self.deadline, sink)
                     .await?;
                 sink.event(Event::StageReady {
                     stage,
@@ -826,6 +825,7 @@ impl Stages<'_> {
                     .await;
                 }
             }
+            changes.extend(applied);
         }
         Ok(changes)
     }

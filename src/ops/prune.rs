@@ -85,6 +85,7 @@ pub async fn prune(
                 object: id.to_string(),
                 id,
                 action: Action::Deleted,
+                generation: None,
             }),
             Err(kube::Error::Api(s)) if s.code == 404 => {}
             Err(e) => sink.event(Event::Warning(format!(

@@ -150,6 +150,7 @@ impl Waiting {
         &mut self,
         cluster: &Cluster,
         batch: &[&Object],
+        applied: &[crate::apply::Change],
         deadline: tokio::time::Instant,
         sink: &dyn Sink,
     ) -> Result<usize, OpError> {
@@ -171,6 +172,10 @@ impl Waiting {
                     wait_for_first_consumer: false,
                     skip_load_balancers: self.settings.skip_load_balancers,
                 },
+                min_generation: applied
+                    .iter()
+                    .find(|c| c.id == o.id())
+                    .and_then(|c| c.generation),
             })
             .collect();
         if awaited.is_empty() {

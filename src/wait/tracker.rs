@@ -17,6 +17,9 @@ use crate::manifest::ObjectId;
 pub struct Awaited {
     pub id: ObjectId,
     pub ctx: Context,
+    /// The generation thebot applied: older versions seen by the watch
+    /// (events still in flight) are not judged.
+    pub min_generation: Option<i64>,
 }
 
 /// Why a wait ended without every object ready.
@@ -81,6 +84,14 @@ impl Tracker {
                         .contains(&(a.id.group.clone(), a.id.kind.clone()))
                 {
                     return Readiness::InProgress("waiting for the first list".into());
+                }
+                let seen = live
+                    .and_then(|l| l.pointer("/metadata/generation"))
+                    .and_then(Value::as_i64);
+                if let (Some(min), Some(seen)) = (a.min_generation, seen)
+                    && seen < min
+                {
+                    return Readiness::InProgress(format!("waiting to see generation {min}"));
                 }
                 let mut ctx = a.ctx.clone();
                 if a.id.kind == "PersistentVolumeClaim"
@@ -283,6 +294,7 @@ mod tests {
         let awaited = [Awaited {
             id: id("a"),
             ctx: Context::default(),
+            min_generation: None,
         }];
         assert!(
             matches!(t.evaluate(&awaited)[0], Readiness::Ready),
@@ -299,8 +311,33 @@ mod tests {
         let awaited = [Awaited {
             id: id("b"),
             ctx: Context::default(),
+            min_generation: None,
         }];
         assert_eq!(t.evaluate(&awaited), [Readiness::Missing]);
+    }
+
+    #[test]
+    fn an_older_version_than_the_applied_one_is_not_judged() {
+        let mut t = Tracker::default();
+        let ready = json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "j", "namespace": "ns", "generation": 1},
+            "status": {"conditions": [{"type": "Complete", "status": "True"}]}});
+        t.apply(Update::Upsert(ready));
+        let mut awaited = [Awaited {
+            id: ObjectId {
+                group: "batch".into(),
+                version: "v1".into(),
+                kind: "Job".into(),
+                namespace: "ns".into(),
+                name: "j".into(),
+            },
+            ctx: Context::default(),
+            min_generation: Some(2),
+        }];
+        assert!(
+            matches!(&t.evaluate(&awaited)[0], Readiness::InProgress(w) if w.contains("generation 2"))
+        );
+        awaited[0].min_generation = Some(1);
+        assert_eq!(t.evaluate(&awaited), [Readiness::Ready]);
     }
 
     #[test]
@@ -326,6 +363,7 @@ mod tests {
                 name: "p".into(),
             },
             ctx: Context::default(),
+            min_generation: None,
         }];
         assert_eq!(t.evaluate(&awaited), [Readiness::Ready]);
     }

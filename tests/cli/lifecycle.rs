@@ -270,6 +270,8 @@ fn uninstall_leaves_only_volumes_and_the_generated_secret_and_reinstall_reuses_i
     assert_eq!(
         left,
         [
+            "PersistentVolumeClaim/data-thebot-dev-postgresql-0",
+            "PersistentVolumeClaim/data-thebot-dev-redis-0",
             "PersistentVolumeClaim/thebot-dev-media",
             "PersistentVolumeClaim/thebot-dev-static",
             "Secret/thebot-dev-generated"
@@ -291,18 +293,24 @@ fn uninstall_leaves_only_volumes_and_the_generated_secret_and_reinstall_reuses_i
 #[test]
 fn uninstall_keep_history_marks_the_release_uninstalled() {
     let sim = Sim::start();
-    sim.thebot(&["install", "--wait=false", "dev", "--create-namespace"])
+    sim.thebot(&["install", "dev", "--create-namespace", "--timeout", "2m"])
         .ok();
     sim.thebot(&[
         "uninstall",
         "-n",
         "thebot-dev",
         "--keep-history",
+        "--delete-volumes",
         "--timeout",
         "30s",
     ])
     .ok();
     assert_eq!(statuses(&sim).last().unwrap().1, "uninstalled");
+    let claims = sim.list("/api/v1/namespaces/thebot-dev/persistentvolumeclaims");
+    assert!(
+        claims.is_empty(),
+        "--delete-volumes deletes every claim: {claims:?}"
+    );
     sim.thebot(&["install", "--wait=false", "dev"]).ok();
     assert_eq!(
         statuses(&sim).last().unwrap().0,
