@@ -221,6 +221,12 @@ impl Loop {
             }
         } else if res == ids.pods {
             self.mark(Ctl::Kubelet, key.clone());
+            if ev.ty == crate::store::EventType::Deleted {
+                // A claim being deleted may wait for its last pod.
+                for claim in claims(&ev.new.to_map()) {
+                    self.mark(Ctl::Volume, Ctx::key(ids.pvcs, &key.ns, &claim));
+                }
+            }
             self.mark(Ctl::Pdb, ns_key(ids.pdbs, &key.ns));
             match owner() {
                 Some((kind, name)) if kind == "ReplicaSet" => {
@@ -334,6 +340,20 @@ impl Loop {
             sim.gc.notify_one();
         }
     }
+}
+
+/// The claims a pod's volumes name.
+fn claims(pod: &serde_json::Map<String, serde_json::Value>) -> Vec<String> {
+    util::pointer(pod, "/spec/volumes")
+        .and_then(serde_json::Value::as_array)
+        .map(|vs| {
+            vs.iter()
+                .filter_map(|v| v.pointer("/persistentVolumeClaim/claimName"))
+                .filter_map(serde_json::Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// The key standing for a whole namespace of `res`.

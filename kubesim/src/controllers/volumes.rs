@@ -6,8 +6,9 @@
 //! Volumes of deleted claims are deleted (reclaim policy Delete).
 //!
 //! # Caveats
-//! Any access mode binds (ReadWriteMany included); no
-//! `kubernetes.io/pvc-protection` finalizer is added.
+//! Any access mode binds (ReadWriteMany included). The
+//! `kubernetes.io/pvc-protection` finalizer (added on create) is removed
+//! from a deleted claim once no running pod uses it.
 
 use serde_json::{Map, Value, json};
 
@@ -60,7 +61,11 @@ pub fn reconcile(cx: &mut Ctx, key: &Key) {
         release(cx, key);
         return;
     };
-    if super::util::deleting(&pvc) || text(&pvc, "/status/phase") == Some("Bound") {
+    if super::util::deleting(&pvc) {
+        unprotect(cx, pvc);
+        return;
+    }
+    if text(&pvc, "/status/phase") == Some("Bound") {
         return;
     }
     if text(&pvc, "/status/phase").is_none() {
@@ -205,6 +210,40 @@ pub fn bind(cx: &mut Ctx, pvc: Map<String, Value>, node: Option<&str>) {
         json!({"phase": "Bound", "accessModes": modes, "capacity": {"storage": size}}),
     );
     cx.update(ids().pvcs, new, "status", CONTROLLER_MANAGER);
+}
+
+/// The pvc-protection controller: a deleted claim loses its finalizer
+/// once no running pod uses it.
+fn unprotect(cx: &mut Ctx, pvc: Map<String, Value>) {
+    const FINALIZER: &str = "kubernetes.io/pvc-protection";
+    let protected = pointer(&pvc, "/metadata/finalizers")
+        .and_then(Value::as_array)
+        .is_some_and(|f| f.iter().any(|x| x == FINALIZER));
+    if !protected {
+        return;
+    }
+    let ns = text(&pvc, "/metadata/namespace").unwrap_or("").to_string();
+    let claim = name(&pvc).to_string();
+    let in_use = cx.list(ids().pods, &ns).iter().any(|p| {
+        super::replicaset::active(p)
+            && pointer(p, "/spec/volumes")
+                .and_then(Value::as_array)
+                .is_some_and(|vs| {
+                    vs.iter().any(|v| {
+                        v.pointer("/persistentVolumeClaim/claimName")
+                            .and_then(Value::as_str)
+                            == Some(claim.as_str())
+                    })
+                })
+    });
+    if in_use {
+        return;
+    }
+    let mut new = pvc;
+    if let Some(Value::Array(f)) = child(&mut new, "metadata").get_mut("finalizers") {
+        f.retain(|x| x != FINALIZER);
+    }
+    cx.update(ids().pvcs, new, "", CONTROLLER_MANAGER);
 }
 
 /// Deletes the volume of a claim that is gone.

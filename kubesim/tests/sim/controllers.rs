@@ -791,3 +791,66 @@ fn an_hpa_scales_its_target_to_min_replicas_through_scale() {
         && e["message"]
             == "New size: 3; reason: Current number of replicas below Spec.MinReplicas"));
 }
+
+#[test]
+fn deleting_a_namespace_removes_its_workloads_and_volumes() {
+    let inst = kubesim::spawn().expect("kubesim starts");
+    let c = Client::new(&inst);
+    create(
+        &c,
+        "/api/v1/namespaces",
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "gone"}}),
+    );
+    let mut d = deployment("web", "nginx:1.27", 2);
+    d["metadata"]["namespace"] = json!("gone");
+    create(&c, "/apis/apps/v1/namespaces/gone/deployments", d);
+    let pvc = json!({
+        "apiVersion": "v1", "kind": "PersistentVolumeClaim",
+        "metadata": {"name": "data", "namespace": "gone"},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}
+    });
+    create(&c, "/api/v1/namespaces/gone/persistentvolumeclaims", pvc);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while get(&c, "/apis/apps/v1/namespaces/gone/deployments/web")["status"]["availableReplicas"]
+        != 2
+    {
+        assert!(std::time::Instant::now() < deadline, "rolled out");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(items(&c, "/api/v1/persistentvolumes").len(), 1);
+    assert_eq!(c.delete("/api/v1/namespaces/gone").status, 200);
+    while c.get("/api/v1/namespaces/gone").status != 404 {
+        assert!(std::time::Instant::now() < deadline, "namespace deleted");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(items(&c, "/api/v1/pods?fieldSelector=metadata.namespace%3Dgone").is_empty());
+    while !items(&c, "/api/v1/persistentvolumes").is_empty() {
+        assert!(std::time::Instant::now() < deadline, "volume released");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn recreate_stops_old_pods_before_starting_new_ones() {
+    let (_inst, c) = manual();
+    let mut body = deployment("beat", "busybox:1.36", 1);
+    body["spec"]["strategy"] = json!({"type": "Recreate"});
+    create(&c, DEPLOYMENTS, body);
+    advance(&c, 1.0);
+    let mut d = get(&c, &format!("{DEPLOYMENTS}/beat"));
+    assert_eq!(d["status"]["availableReplicas"], 1, "{d}");
+    d["spec"]["template"]["spec"]["containers"][0]["image"] = json!("busybox:1.37");
+    assert_eq!(c.put_json(&format!("{DEPLOYMENTS}/beat"), &d).status, 200);
+    advance(&c, 0.0);
+    let pods = items(&c, "/api/v1/namespaces/default/pods");
+    assert_eq!(pods.len(), 1, "{pods:?}");
+    assert_eq!(pods[0]["spec"]["containers"][0]["image"], "busybox:1.37");
+    advance(&c, 1.0);
+    let d = get(&c, &format!("{DEPLOYMENTS}/beat"));
+    assert_eq!(d["status"]["updatedReplicas"], 1, "{d}");
+    assert_eq!(d["status"]["availableReplicas"], 1, "{d}");
+    assert_eq!(
+        condition(&d, "Progressing")["reason"],
+        "NewReplicaSetAvailable"
+    );
+}
