@@ -421,3 +421,105 @@ fn apply_to_the_status_subresource() {
         json!({"f:status": {"f:conditions": {"k:{\"type\":\"Custom\"}": {".": {}, "f:status": {}, "f:type": {}}}}})
     );
 }
+
+/// thebot's HPA hand-over: `spec.replicas` applied by thebot, then
+/// co-owned by kube-controller-manager (a forced apply of the live
+/// value), survives thebot's apply without it; once nobody owns it, an
+/// apply without it resets it to the default 1.
+#[test]
+fn replicas_hand_over_and_reset_to_default() {
+    let r = Replay::new(&["ns"]);
+    let path = "/apis/apps/v1/namespaces/ns/deployments/web";
+    let apply = |manager: &str, force: bool, body: &Value| {
+        let f = if force { "&force=true" } else { "" };
+        let got = r.c.patch(
+            &format!("{path}?fieldManager={manager}{f}"),
+            "application/apply-patch+yaml",
+            body,
+        );
+        assert!(got.status < 300, "{}", got.text());
+        got.json()
+    };
+    let mut d = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": "ns"},
+        "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "web"}},
+            "template": {"metadata": {"labels": {"app": "web"}},
+                "spec": {"containers": [{"name": "c", "image": "nginx:1.27"}]}}}});
+    apply("thebot", false, &d);
+    let kcm = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": "ns"}, "spec": {"replicas": 3}});
+    let rv = apply("kube-controller-manager", true, &kcm)["metadata"]["resourceVersion"].clone();
+    d["spec"].as_object_mut().unwrap().remove("replicas");
+    let got = apply("thebot", false, &d);
+    assert_eq!(got["spec"]["replicas"], 3, "a co-owned field is kept");
+    assert_ne!(
+        got["metadata"]["resourceVersion"], rv,
+        "thebot gave the field up"
+    );
+    let owners: Vec<&str> = got["metadata"]["managedFields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e.pointer("/fieldsV1/f:spec/f:replicas").is_some())
+        .map(|e| e["manager"].as_str().unwrap())
+        .collect();
+    assert_eq!(owners, ["kube-controller-manager"]);
+
+    // A Deployment whose replicas only thebot owned.
+    let path2 = "/apis/apps/v1/namespaces/ns/deployments/solo";
+    let mut solo = d.clone();
+    solo["metadata"]["name"] = json!("solo");
+    solo["spec"]["replicas"] = json!(4);
+    let send = |body: &Value| {
+        r.c.patch(
+            &format!("{path2}?fieldManager=thebot"),
+            "application/apply-patch+yaml",
+            body,
+        )
+        .json()
+    };
+    assert_eq!(send(&solo)["spec"]["replicas"], 4);
+    solo["spec"].as_object_mut().unwrap().remove("replicas");
+    assert_eq!(send(&solo)["spec"]["replicas"], 1, "reset to its default");
+}
+
+/// Duplicate list keys in an applied configuration are the real 500, and
+/// conflicts with several fields list them all.
+#[test]
+fn duplicate_keys_and_several_conflicts() {
+    let r = Replay::new(&["ns"]);
+    let apply = |path: &str, manager: &str, body: &Value| {
+        r.c.patch(
+            &format!("{path}?fieldManager={manager}"),
+            "application/apply-patch+yaml",
+            body,
+        )
+    };
+    let d = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": "ns"},
+        "spec": {"selector": {"matchLabels": {"app": "web"}},
+            "template": {"metadata": {"labels": {"app": "web"}},
+                "spec": {"containers": [{"name": "c", "image": "nginx:1.27",
+                    "ports": [{"containerPort": 80}, {"containerPort": 80, "protocol": "TCP"}]}]}}}});
+    let got = apply("/apis/apps/v1/namespaces/ns/deployments/web", "thebot", &d);
+    assert_eq!(got.status, 500);
+    assert_eq!(
+        got.json()["message"],
+        "failed to create typed patch object (ns/web; apps/v1, Kind=Deployment): .spec.template.spec.containers[name=\"c\"].ports: duplicate entries for key [containerPort=80,protocol=\"TCP\"]"
+    );
+
+    let cm = |a: &str| {
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "ns"},
+            "data": {"a": a, "b": a}})
+    };
+    let path = "/api/v1/namespaces/ns/configmaps/c";
+    assert_eq!(apply(path, "thebot", &cm("1")).status, 201);
+    let got = apply(path, "other", &cm("2"));
+    assert_eq!(got.status, 409);
+    let body = got.json();
+    assert_eq!(
+        body["message"],
+        "Apply failed with 2 conflicts: conflicts with \"thebot\":\n- .data.a\n- .data.b"
+    );
+    assert_eq!(body["details"]["causes"].as_array().unwrap().len(), 2);
+}
