@@ -11,8 +11,9 @@
 //!
 //! # Caveats
 //! Probes, resources, volumes and init-container ordering are not run:
-//! init containers complete as the pod starts. The kubelet emits events
-//! only for faults (BackOff, Failed), not Pulling/Pulled/Created/Started.
+//! init containers complete as the pod starts. The kubelet's Events are
+//! Pulled, Created, Started, and BackOff/Failed for faults (no Pulling,
+//! Killing).
 
 use std::collections::HashMap;
 
@@ -93,6 +94,8 @@ struct Ctr {
     restarts: u32,
     pulls: u32,
     ever_started: bool,
+    /// Events of the transitions taken, not yet written.
+    events: Vec<(bool, &'static str, String)>,
 }
 
 /// The default node, Ready.
@@ -201,6 +204,7 @@ pub fn reconcile(cx: &mut Ctx, pods: &mut Pods, key: &Key) {
             if let Some(ev) = c.step(due, run.restart, &pod_desc, &pod_uid) {
                 emitted.push(ev);
             }
+            emitted.append(&mut c.events);
         }
         if let Some(at) = c.ready_at(run.started)
             && at > cx.now
@@ -385,6 +389,7 @@ impl Run {
                 restarts: 0,
                 pulls: 0,
                 ever_started: false,
+                events: Vec::new(),
             })
             .collect();
         Run {
@@ -558,6 +563,22 @@ impl Ctr {
             _ => None,
         };
         self.ever_started = true;
+        let pulled = if self.pulls > 0 {
+            format!("Successfully pulled image \"{}\"", self.image)
+        } else {
+            format!(
+                "Container image \"{}\" already present on machine",
+                self.image
+            )
+        };
+        self.events.push((false, "Pulled", pulled));
+        self.events.push((
+            false,
+            "Created",
+            format!("Created container: {}", self.name),
+        ));
+        self.events
+            .push((false, "Started", format!("Started container {}", self.name)));
         self.state = State::Running {
             since: at,
             exit,

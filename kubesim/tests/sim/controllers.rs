@@ -215,7 +215,14 @@ fn a_deployment_rolls_out_with_the_fixture_shape() {
         .iter()
         .map(|e| e["reason"].as_str().unwrap())
         .collect();
-    for r in ["ScalingReplicaSet", "SuccessfulCreate", "Scheduled"] {
+    for r in [
+        "ScalingReplicaSet",
+        "SuccessfulCreate",
+        "Scheduled",
+        "Pulled",
+        "Created",
+        "Started",
+    ] {
         assert!(reasons.contains(&r), "{reasons:?}");
     }
     let scaling = events
