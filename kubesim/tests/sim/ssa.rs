@@ -523,3 +523,51 @@ fn duplicate_keys_and_several_conflicts() {
     );
     assert_eq!(body["details"]["causes"].as_array().unwrap().len(), 2);
 }
+
+/// Items of keyed lists that thebot stops applying go away (env vars,
+/// ports, volumes), the others keep their place.
+#[test]
+fn omitted_list_items_are_removed() {
+    let r = Replay::new(&["ns"]);
+    let path = "/apis/apps/v1/namespaces/ns/deployments/web";
+    let apply = |body: &Value| {
+        let got = r.c.patch(
+            &format!("{path}?fieldManager=thebot"),
+            "application/apply-patch+yaml",
+            body,
+        );
+        assert!(got.status < 300, "{}", got.text());
+        got.json()
+    };
+    let d = |env: Value, ports: Value, volumes: Value| {
+        json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": "ns"},
+            "spec": {"selector": {"matchLabels": {"app": "web"}},
+                "template": {"metadata": {"labels": {"app": "web"}},
+                    "spec": {"volumes": volumes, "containers": [{"name": "c", "image": "nginx:1.27",
+                        "env": env, "ports": ports}]}}}})
+    };
+    apply(&d(
+        json!([{"name": "A", "value": "1"}, {"name": "B", "value": "2"}, {"name": "C", "value": "3"}]),
+        json!([{"containerPort": 80}, {"containerPort": 443}]),
+        json!([{"name": "x", "emptyDir": {}}, {"name": "y", "emptyDir": {}}]),
+    ));
+    let got = apply(&d(
+        json!([{"name": "A", "value": "1"}, {"name": "C", "value": "4"}]),
+        json!([{"containerPort": 8080}]),
+        json!([{"name": "y", "emptyDir": {}}]),
+    ));
+    let c = &got["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(
+        c["env"],
+        json!([{"name": "A", "value": "1"}, {"name": "C", "value": "4"}])
+    );
+    assert_eq!(
+        c["ports"],
+        json!([{"containerPort": 8080, "protocol": "TCP"}])
+    );
+    assert_eq!(
+        got["spec"]["template"]["spec"]["volumes"],
+        json!([{"name": "y", "emptyDir": {}}])
+    );
+}
