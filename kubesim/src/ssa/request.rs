@@ -70,6 +70,13 @@ pub fn apply(call: &Call, dry: bool) -> Result<Reply, ApiError> {
             "the namespace of the provided object does not match the namespace sent on the request",
         ));
     }
+    if obj
+        .get("metadata")
+        .and_then(|m| m.get("managedFields"))
+        .is_some_and(|v| !v.is_null())
+    {
+        return Err(ApiError::bad_request("metadata.managedFields must be nil"));
+    }
     if rt.namespaced {
         meta_mut(&mut obj).insert("namespace".into(), json!(call.ns()));
     }
