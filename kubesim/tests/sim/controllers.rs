@@ -861,3 +861,88 @@ fn recreate_stops_old_pods_before_starting_new_ones() {
         "NewReplicaSetAvailable"
     );
 }
+
+fn eventually(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !f() {
+        assert!(std::time::Instant::now() < deadline, "{what}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn deletion_propagates_through_the_controllers_objects() {
+    let inst = kubesim::spawn().expect("kubesim starts");
+    let c = Client::new(&inst);
+    for name in ["fg", "orph"] {
+        create(&c, DEPLOYMENTS, deployment(name, "nginx:1.27", 2));
+    }
+    for name in ["fg", "orph"] {
+        eventually("rolled out", || {
+            get(&c, &format!("{DEPLOYMENTS}/{name}"))["status"]["availableReplicas"] == 2
+        });
+    }
+    let body = json!({"propagationPolicy": "Foreground"}).to_string();
+    let r = c.send(
+        "DELETE",
+        &format!("{DEPLOYMENTS}/fg"),
+        &[],
+        Some(("application/json", body.as_bytes())),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    eventually("foreground deletion completes", || {
+        c.get(&format!("{DEPLOYMENTS}/fg")).status == 404
+    });
+    assert!(items(&c, "/api/v1/namespaces/default/pods?labelSelector=app%3Dfg").is_empty());
+    assert!(
+        items(
+            &c,
+            "/apis/apps/v1/namespaces/default/replicasets?labelSelector=app%3Dfg"
+        )
+        .is_empty()
+    );
+
+    let body = json!({"propagationPolicy": "Orphan"}).to_string();
+    let r = c.send(
+        "DELETE",
+        &format!("{DEPLOYMENTS}/orph"),
+        &[],
+        Some(("application/json", body.as_bytes())),
+    );
+    assert_eq!(r.status, 200);
+    eventually("orphaned", || {
+        c.get(&format!("{DEPLOYMENTS}/orph")).status == 404
+    });
+    let rss = items(
+        &c,
+        "/apis/apps/v1/namespaces/default/replicasets?labelSelector=app%3Dorph",
+    );
+    assert_eq!(rss.len(), 1);
+    assert!(
+        rss[0]["metadata"]["ownerReferences"].is_null(),
+        "{}",
+        rss[0]
+    );
+    let pods = items(
+        &c,
+        "/api/v1/namespaces/default/pods?labelSelector=app%3Dorph",
+    );
+    assert_eq!(pods.len(), 2, "the orphaned ReplicaSet keeps its pods");
+    // A deleted pod of the orphan is replaced by its ReplicaSet.
+    let victim = pods[0]["metadata"]["name"].as_str().unwrap().to_string();
+    assert_eq!(
+        c.delete(&format!("/api/v1/namespaces/default/pods/{victim}"))
+            .status,
+        200
+    );
+    eventually("pod replaced", || {
+        let pods = items(
+            &c,
+            "/api/v1/namespaces/default/pods?labelSelector=app%3Dorph",
+        );
+        pods.len() == 2
+            && pods
+                .iter()
+                .all(|p| p["metadata"]["name"] != victim.as_str())
+    });
+}
