@@ -8,8 +8,8 @@
 //! collisionCount, availableReplicas).
 //!
 //! # Caveats
-//! New pods always get the update revision (a partition only stops old
-//! pods from being replaced); claims are retained (no owner references).
+//! Claims are retained (no owner references): whenDeleted/whenScaled
+//! Delete are not honoured.
 
 use serde_json::{Map, Value, json};
 
@@ -81,6 +81,17 @@ pub fn reconcile(cx: &mut Ctx, key: &Key) {
         .filter(|r| !r.is_empty())
         .unwrap_or(&update_revision)
         .to_string();
+    // Ordinals below the partition are created from the current revision.
+    let current_template = revisions
+        .iter()
+        .find(|r| name(r) == current_revision && current_revision != update_revision)
+        .and_then(|r| r.get("data")?.pointer("/spec/template").cloned())
+        .map(|mut t| {
+            if let Some(m) = t.as_object_mut() {
+                m.remove("$patch");
+            }
+            t
+        });
 
     let prefix = format!("{}-", key.name);
     let ordinal = |p: &Map<String, Value>| -> Option<i64> {
@@ -132,10 +143,13 @@ pub fn reconcile(cx: &mut Ctx, key: &Key) {
         }
         let pod_name = format!("{}-{i}", key.name);
         create_claims(cx, &set, &pod_name, i);
-        let mut t = template.clone();
+        let (mut t, revision) = match &current_template {
+            Some(ct) if i < partition => (ct.clone(), current_revision.as_str()),
+            _ => (template.clone(), update_revision.as_str()),
+        };
         if let Some(tm) = t.as_object_mut() {
             let labels = child(child(tm, "metadata"), "labels");
-            labels.insert(REVISION_LABEL.into(), json!(update_revision));
+            labels.insert(REVISION_LABEL.into(), json!(revision));
             labels.insert("statefulset.kubernetes.io/pod-name".into(), json!(pod_name));
             labels.insert("apps.kubernetes.io/pod-index".into(), json!(i.to_string()));
             let spec = child(tm, "spec");

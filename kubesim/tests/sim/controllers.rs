@@ -946,3 +946,93 @@ fn deletion_propagates_through_the_controllers_objects() {
                 .all(|p| p["metadata"]["name"] != victim.as_str())
     });
 }
+
+#[test]
+fn a_statefulset_update_replaces_pods_from_the_highest_ordinal() {
+    let (_inst, c) = manual();
+    let path = "/apis/apps/v1/namespaces/default/statefulsets";
+    let sts = json!({
+        "apiVersion": "apps/v1", "kind": "StatefulSet",
+        "metadata": {"name": "cache"},
+        "spec": {
+            "serviceName": "cache", "replicas": 3,
+            "selector": {"matchLabels": {"app": "cache"}},
+            "template": {"metadata": {"labels": {"app": "cache"}},
+                "spec": {"containers": [{"name": "redis", "image": "redis:7.4"}]}}
+        }
+    });
+    create(&c, path, sts);
+    for _ in 0..3 {
+        advance(&c, 1.0);
+    }
+    let s = get(&c, &format!("{path}/cache"));
+    assert_eq!(s["status"]["readyReplicas"], 3, "{s}");
+    let old = s["status"]["currentRevision"].as_str().unwrap().to_string();
+    let mut s = s;
+    s["spec"]["template"]["spec"]["containers"][0]["image"] = json!("redis:7.5");
+    assert_eq!(c.put_json(&format!("{path}/cache"), &s).status, 200);
+    advance(&c, 0.0);
+    let s = get(&c, &format!("{path}/cache"));
+    let new = s["status"]["updateRevision"].as_str().unwrap().to_string();
+    assert_ne!(old, new);
+    assert_eq!(s["status"]["currentRevision"], old.as_str());
+    let revision = |n: &str| {
+        get(&c, &format!("/api/v1/namespaces/default/pods/{n}"))["metadata"]["labels"]
+            ["controller-revision-hash"]
+            .as_str()
+            .map(str::to_string)
+    };
+    assert_eq!(
+        revision("cache-2").as_deref(),
+        Some(new.as_str()),
+        "highest first"
+    );
+    assert_eq!(revision("cache-0").as_deref(), Some(old.as_str()));
+    for _ in 0..3 {
+        advance(&c, 1.0);
+    }
+    let s = get(&c, &format!("{path}/cache"));
+    assert_eq!(s["status"]["currentRevision"], new.as_str(), "{s}");
+    assert_eq!(s["status"]["updatedReplicas"], 3, "{s}");
+    assert_eq!(s["status"]["readyReplicas"], 3, "{s}");
+    assert_eq!(
+        items(&c, "/apis/apps/v1/namespaces/default/controllerrevisions").len(),
+        2
+    );
+}
+
+#[test]
+fn a_partition_keeps_lower_ordinals_on_the_current_revision() {
+    let (_inst, c) = manual();
+    let path = "/apis/apps/v1/namespaces/default/statefulsets";
+    let sts = json!({
+        "apiVersion": "apps/v1", "kind": "StatefulSet",
+        "metadata": {"name": "p"},
+        "spec": {
+            "serviceName": "p", "replicas": 2, "podManagementPolicy": "Parallel",
+            "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"partition": 1}},
+            "selector": {"matchLabels": {"app": "p"}},
+            "template": {"metadata": {"labels": {"app": "p"}},
+                "spec": {"containers": [{"name": "c", "image": "busybox:1.36"}]}}
+        }
+    });
+    create(&c, path, sts);
+    advance(&c, 1.0);
+    let mut s = get(&c, &format!("{path}/p"));
+    let old = s["status"]["currentRevision"].as_str().unwrap().to_string();
+    s["spec"]["template"]["spec"]["containers"][0]["image"] = json!("busybox:1.37");
+    assert_eq!(c.put_json(&format!("{path}/p"), &s).status, 200);
+    advance(&c, 2.0);
+    assert_eq!(c.delete("/api/v1/namespaces/default/pods/p-0").status, 200);
+    advance(&c, 2.0);
+    let image = |n: &str| {
+        get(&c, &format!("/api/v1/namespaces/default/pods/{n}"))["spec"]["containers"][0]["image"]
+            .clone()
+    };
+    assert_eq!(image("p-0"), "busybox:1.36", "below the partition");
+    assert_eq!(image("p-1"), "busybox:1.37");
+    let s = get(&c, &format!("{path}/p"));
+    assert_eq!(s["status"]["currentRevision"], old.as_str(), "{s}");
+    assert_eq!(s["status"]["updatedReplicas"], 1, "{s}");
+    assert_eq!(s["status"]["readyReplicas"], 2, "{s}");
+}
