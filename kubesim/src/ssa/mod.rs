@@ -401,128 +401,180 @@ mod tests {
     use serde_json::json;
     use std::collections::BTreeMap;
 
+    type Fields = BTreeMap<String, String>;
+
     fn configmaps() -> &'static ResourceType {
         crate::resources::find("", "v1", "configmaps").unwrap().1
     }
 
-    /// Two managers apply random ConfigMaps (data keys and labels, two
-    /// possible values each) without force, many times over. After every
-    /// step the object holds exactly the union of each manager's last
-    /// successful manifest, each field with the value its appliers sent,
-    /// and each manager owns exactly what it last applied.
-    #[test]
-    fn two_managers_never_lose_a_field_they_still_apply() {
-        let rt = configmaps();
-        let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
-        let mut next = move || {
+    fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
+        move || {
             seed ^= seed << 13;
             seed ^= seed >> 7;
             seed ^= seed << 17;
             seed
+        }
+    }
+
+    /// A random ConfigMap: some of four data keys and two labels, each
+    /// with one of two values.
+    fn random_manifest(next: &mut impl FnMut() -> u64) -> (Fields, Map<String, Value>) {
+        let mut fields = Fields::new();
+        for k in [
+            "data.a", "data.b", "data.c", "data.d", "labels.x", "labels.y",
+        ] {
+            if next() % 3 != 0 {
+                let v = if next() % 4 == 0 { "2" } else { "1" };
+                fields.insert(k.to_string(), v.to_string());
+            }
+        }
+        let mut cfg = json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "p", "namespace": "default"}});
+        for (k, v) in &fields {
+            let (section, key) = k.split_once('.').unwrap();
+            let target = if section == "data" {
+                &mut cfg["data"]
+            } else {
+                &mut cfg["metadata"]["labels"]
+            };
+            target[key] = json!(v);
+        }
+        let Value::Object(cfg) = cfg else {
+            unreachable!()
         };
-        let mut live: Option<Map<String, Value>> = None;
-        let mut last: [BTreeMap<String, String>; 2] = [BTreeMap::new(), BTreeMap::new()];
-        let managers = ["alice", "bob"];
-        let (mut applied, mut conflicts) = (0, 0);
-        for step in 0..3000 {
-            let who = (next() % 2) as usize;
-            let mut fields = BTreeMap::new();
-            for k in [
-                "data.a", "data.b", "data.c", "data.d", "labels.x", "labels.y",
-            ] {
-                if next() % 3 != 0 {
-                    let v = if next() % 4 == 0 { "2" } else { "1" };
-                    fields.insert(k.to_string(), v.to_string());
+        (fields, cfg)
+    }
+
+    /// The data keys and labels of an object, as `data.k` / `labels.k`.
+    fn fields_of(obj: &Value) -> Fields {
+        let mut got = Fields::new();
+        for (section, ptr) in [("data", "/data"), ("labels", "/metadata/labels")] {
+            if let Some(Value::Object(m)) = obj.pointer(ptr) {
+                for (k, v) in m {
+                    got.insert(format!("{section}.{k}"), v.as_str().unwrap().to_string());
                 }
             }
-            let mut data = Map::new();
-            let mut labels = Map::new();
-            for (k, v) in &fields {
-                let (section, key) = k.split_once('.').unwrap();
-                let target = if section == "data" {
-                    &mut data
-                } else {
-                    &mut labels
-                };
-                target.insert(key.to_string(), json!(v));
-            }
-            let mut cfg = json!({"apiVersion": "v1", "kind": "ConfigMap",
-                "metadata": {"name": "p", "namespace": "default"}});
-            if !data.is_empty() {
-                cfg["data"] = Value::Object(data);
-            }
-            if !labels.is_empty() {
-                cfg["metadata"]["labels"] = Value::Object(labels);
-            }
-            let Value::Object(cfg) = cfg else {
-                unreachable!()
-            };
-            let applier = Applier {
-                manager: managers[who],
-                subresource: "",
-                force: false,
-                now: "2026-11-25T00:00:00Z",
-            };
-            match apply(rt, live.as_ref(), cfg, &applier) {
-                Ok(a) => {
-                    let mut obj = a.obj;
-                    if let Some(Value::Object(m)) = obj.get_mut("metadata") {
-                        m.insert("managedFields".into(), a.managed_fields);
-                    }
-                    live = Some(obj);
+        }
+        got
+    }
+
+    /// What `manager` owns, as `data.k` / `labels.k`.
+    fn owned_by(obj: &Map<String, Value>, manager: &str) -> Vec<String> {
+        let mut owned: Vec<String> = managed::decode(obj)
+            .iter()
+            .filter(|e| e.manager == manager)
+            .flat_map(|e| e.set.leaves())
+            .map(|p| {
+                p.to_string()
+                    .replace(".metadata.", ".")
+                    .trim_start_matches('.')
+                    .to_string()
+            })
+            .collect();
+        owned.sort();
+        owned
+    }
+
+    /// Applies and stores the result as the server would.
+    fn step(
+        live: &mut Option<Map<String, Value>>,
+        cfg: Map<String, Value>,
+        manager: &str,
+        force: bool,
+    ) -> Result<(), ApiError> {
+        let applier = Applier {
+            manager,
+            subresource: "",
+            force,
+            now: "2026-11-25T00:00:00Z",
+        };
+        let a = apply(configmaps(), live.as_ref(), cfg, &applier)?;
+        let mut obj = a.obj;
+        if let Some(Value::Object(m)) = obj.get_mut("metadata") {
+            m.insert("managedFields".into(), a.managed_fields);
+        }
+        *live = Some(obj);
+        Ok(())
+    }
+
+    /// Two managers apply random ConfigMaps without force, many times
+    /// over. After every step the object holds exactly the union of each
+    /// manager's last successful manifest, each field with the value its
+    /// appliers sent, and each manager owns exactly what it last applied.
+    #[test]
+    fn two_managers_never_lose_a_field_they_still_apply() {
+        let mut next = xorshift(0x9E37_79B9_7F4A_7C15);
+        let mut live = None;
+        let mut last = [Fields::new(), Fields::new()];
+        let managers = ["alice", "bob"];
+        let (mut applied, mut conflicts) = (0, 0);
+        for n in 0..3000 {
+            let who = (next() % 2) as usize;
+            let (fields, cfg) = random_manifest(&mut next);
+            match step(&mut live, cfg, managers[who], false) {
+                Ok(()) => {
                     last[who] = fields;
                     applied += 1;
                 }
                 Err(e) => {
-                    assert_eq!(e.code, 409, "step {step}: {e}");
+                    assert_eq!(e.code, 409, "step {n}: {e}");
                     conflicts += 1;
                 }
             }
-            let obj = Value::Object(live.clone().unwrap_or_default());
-            let mut want: BTreeMap<String, String> = BTreeMap::new();
+            let mut want = Fields::new();
             for m in &last {
                 for (k, v) in m {
                     if let Some(w) = want.insert(k.clone(), v.clone()) {
-                        assert_eq!(&w, v, "step {step}: two owners, two values of {k}");
+                        assert_eq!(&w, v, "step {n}: two owners, two values of {k}");
                     }
                 }
             }
-            let mut got = BTreeMap::new();
-            for (section, ptr) in [("data", "/data"), ("labels", "/metadata/labels")] {
-                if let Some(Value::Object(m)) = obj.pointer(ptr) {
-                    for (k, v) in m {
-                        got.insert(format!("{section}.{k}"), v.as_str().unwrap().to_string());
-                    }
-                }
-            }
-            assert_eq!(got, want, "step {step}: the object holds what is applied");
-            if let Some(l) = &live {
-                let entries = managed::decode(l);
-                for (i, m) in managers.iter().enumerate() {
-                    let owned: Vec<String> = entries
-                        .iter()
-                        .filter(|e| e.manager == *m)
-                        .flat_map(|e| e.set.leaves())
-                        .map(|p| {
-                            p.to_string()
-                                .replace(".metadata.", ".")
-                                .trim_start_matches('.')
-                                .to_string()
-                        })
-                        .collect();
-                    let expected: Vec<String> = last[i].keys().cloned().collect();
-                    let mut owned_sorted = owned.clone();
-                    owned_sorted.sort();
-                    assert_eq!(
-                        owned_sorted, expected,
-                        "step {step}: {m} owns what it applied"
-                    );
-                }
+            let obj = live.clone().unwrap_or_default();
+            assert_eq!(fields_of(&Value::Object(obj.clone())), want, "step {n}");
+            for (i, m) in managers.iter().enumerate() {
+                let expected: Vec<String> = last[i].keys().cloned().collect();
+                assert_eq!(
+                    owned_by(&obj, m),
+                    expected,
+                    "step {n}: {m} owns what it applied"
+                );
             }
         }
         assert!(
             applied > 1000 && conflicts > 100,
             "{applied} applied, {conflicts} conflicts"
         );
+    }
+
+    /// The same with forced applies mixed in: a forced takeover makes the
+    /// loser stop owning the field (so its later omission by the winner
+    /// may remove it), but the last applier's fields always hold its
+    /// values, and no field survives that nobody applies any more.
+    #[test]
+    fn forced_applies_keep_the_last_appliers_fields() {
+        let mut next = xorshift(0x2545_F491_4F6C_DD1D);
+        let mut live = None;
+        let mut last = [Fields::new(), Fields::new()];
+        let managers = ["alice", "bob"];
+        for n in 0..3000 {
+            let who = (next() % 2) as usize;
+            let force = next() % 3 == 0;
+            let (fields, cfg) = random_manifest(&mut next);
+            if step(&mut live, cfg, managers[who], force).is_err() {
+                assert!(!force, "step {n}: a forced apply never conflicts");
+                continue;
+            }
+            let got = fields_of(&Value::Object(live.clone().unwrap()));
+            for (k, v) in &fields {
+                assert_eq!(got.get(k), Some(v), "step {n}: the applier's {k}");
+            }
+            last[who] = fields;
+            for k in got.keys() {
+                assert!(
+                    last.iter().any(|m| m.contains_key(k)),
+                    "step {n}: {k} is applied by nobody"
+                );
+            }
+        }
     }
 }
