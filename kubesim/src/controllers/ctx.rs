@@ -2,6 +2,8 @@
 //! time, and the write path the API uses (so watches fire and
 //! resourceVersions advance), with a field manager per controller.
 
+use std::collections::HashMap;
+
 use serde_json::{Map, Value, json};
 
 use super::clock::{Micros, rfc3339, rfc3339_micro, to_instant};
@@ -28,6 +30,9 @@ pub struct Ctx<'a> {
     pub deleted: bool,
     /// Distinguishes event names written within one microsecond.
     pub event_seq: &'a mut u64,
+    /// Events written, by involved object, reason and message, so that a
+    /// repeated one is counted as the real recorders do.
+    pub events_seen: &'a mut HashMap<String, (String, String)>,
 }
 
 impl Ctx<'_> {
@@ -161,6 +166,21 @@ impl Ctx<'_> {
     ) {
         let ns = super::util::text(involved, "/metadata/namespace").unwrap_or("default");
         let t = rfc3339(self.now);
+        let seen_key = format!("{}\n{reason}\n{message}", uid(involved));
+        if let Some((ens, ename)) = self.events_seen.get(&seen_key).cloned()
+            && let Some(mut ev) = self.get(ids().events, &ens, &ename)
+        {
+            let count = ev.get("count").and_then(Value::as_i64).unwrap_or(1);
+            ev.insert("count".into(), json!(count + 1));
+            ev.insert("lastTimestamp".into(), json!(t));
+            let manager = if component == KUBELET {
+                KUBELET
+            } else {
+                CONTROLLER_MANAGER
+            };
+            self.update(ids().events, ev, "", manager);
+            return;
+        }
         let (source, manager) = if component == KUBELET {
             (
                 json!({"component": KUBELET, "host": super::kubelet::NODE}),
@@ -182,8 +202,11 @@ impl Ctx<'_> {
             "reportingComponent": component,
             "reportingInstance": if component == KUBELET { super::kubelet::NODE } else { "" },
         });
-        if let Value::Object(m) = ev {
-            self.create(ids().events, m, manager);
+        if let Value::Object(m) = ev
+            && let Some(created) = self.create(ids().events, m, manager)
+        {
+            self.events_seen
+                .insert(seen_key, (ns.to_string(), name(&created).to_string()));
         }
     }
 

@@ -117,6 +117,7 @@ struct Loop {
     pending: HashMap<Work, Micros>,
     seq: u64,
     event_seq: u64,
+    events_seen: HashMap<String, (String, String)>,
     kubelet: kubelet::Pods,
 }
 
@@ -134,6 +135,7 @@ pub async fn run(
         pending: HashMap::new(),
         seq: 0,
         event_seq: 0,
+        events_seen: HashMap::new(),
         kubelet: kubelet::Pods::default(),
     };
     l.resync(&sim);
@@ -311,6 +313,7 @@ impl Loop {
             timers: Vec::new(),
             deleted: false,
             event_seq: &mut self.event_seq,
+            events_seen: &mut self.events_seen,
         };
         let key = &work.key;
         match work.ctl {

@@ -650,7 +650,12 @@ fn logs_show_the_crash_of_the_previous_container() {
     assert_eq!(
         pod["status"]["containerStatuses"][0]["restartCount"], 3,
         "{pod}"
-    );
+    ); // Repeated events are counted, as the real recorders do.
+    let events = items(&c, "/api/v1/namespaces/default/events");
+    let backoff: Vec<&Value> = events.iter().filter(|e| e["reason"] == "BackOff").collect();
+    assert_eq!(backoff.len(), 1, "{backoff:?}");
+    assert_eq!(backoff[0]["count"], 3, "{backoff:?}");
+    assert_ne!(backoff[0]["firstTimestamp"], backoff[0]["lastTimestamp"]);
 }
 
 #[test]
