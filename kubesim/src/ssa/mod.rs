@@ -423,8 +423,8 @@ mod tests {
         for k in [
             "data.a", "data.b", "data.c", "data.d", "labels.x", "labels.y",
         ] {
-            if next() % 3 != 0 {
-                let v = if next() % 4 == 0 { "2" } else { "1" };
+            if !next().is_multiple_of(3) {
+                let v = if next().is_multiple_of(4) { "2" } else { "1" };
                 fields.insert(k.to_string(), v.to_string());
             }
         }
@@ -558,7 +558,7 @@ mod tests {
         let managers = ["alice", "bob"];
         for n in 0..3000 {
             let who = (next() % 2) as usize;
-            let force = next() % 3 == 0;
+            let force = next().is_multiple_of(3);
             let (fields, cfg) = random_manifest(&mut next);
             if step(&mut live, cfg, managers[who], force).is_err() {
                 assert!(!force, "step {n}: a forced apply never conflicts");
