@@ -571,3 +571,64 @@ fn omitted_list_items_are_removed() {
         json!([{"name": "y", "emptyDir": {}}])
     );
 }
+
+/// Updates move the fields they change to their manager: a merge patch
+/// takes `data.a` from the applier, which then conflicts with it; a
+/// `/scale` write is recorded with `subresource: scale`.
+#[test]
+fn updates_take_the_fields_they_change() {
+    let r = Replay::new(&["ns"]);
+    let path = "/api/v1/namespaces/ns/configmaps/c";
+    let cm = json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "c", "namespace": "ns"}, "data": {"a": "1", "b": "1"}});
+    let apply = |p: &str, body: &Value| {
+        r.c.patch(
+            &format!("{p}?fieldManager=thebot"),
+            "application/apply-patch+yaml",
+            body,
+        )
+    };
+    assert_eq!(apply(path, &cm).status, 201);
+    let got = r.c.patch(
+        &format!("{path}?fieldManager=editor"),
+        "application/merge-patch+json",
+        &json!({"data": {"a": "2"}}),
+    );
+    assert_eq!(got.status, 200);
+    let mf = got.json()["metadata"]["managedFields"].clone();
+    assert_eq!(mf[0]["manager"], "thebot");
+    assert_eq!(mf[0]["fieldsV1"], json!({"f:data": {"f:b": {}}}));
+    assert_eq!(mf[1]["manager"], "editor");
+    assert_eq!(mf[1]["operation"], "Update");
+    assert_eq!(mf[1]["fieldsV1"], json!({"f:data": {"f:a": {}}}));
+    let got = apply(path, &cm);
+    assert_eq!(got.status, 409);
+    assert_eq!(
+        got.json()["message"],
+        "Apply failed with 1 conflict: conflict with \"editor\" using v1: .data.a"
+    );
+
+    let d = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": "ns"},
+        "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}},
+            "template": {"metadata": {"labels": {"app": "web"}},
+                "spec": {"containers": [{"name": "c", "image": "nginx:1.27"}]}}}});
+    let dpath = "/apis/apps/v1/namespaces/ns/deployments/web";
+    assert_eq!(apply(dpath, &d).status, 201);
+    let got = r.c.patch(
+        &format!("{dpath}/scale?fieldManager=autoscaler"),
+        "application/merge-patch+json",
+        &json!({"spec": {"replicas": 4}}),
+    );
+    assert_eq!(got.status, 200, "{}", got.text());
+    let d = r.c.get(dpath).json();
+    let scaler = d["metadata"]["managedFields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["manager"] == "autoscaler")
+        .unwrap()
+        .clone();
+    assert_eq!(scaler["subresource"], "scale");
+    assert_eq!(scaler["fieldsV1"], json!({"f:spec": {"f:replicas": {}}}));
+}
