@@ -13,8 +13,8 @@ use super::Ctl;
 use super::clock::{SECOND, parse, rfc3339};
 use super::ctx::{CONTROLLER_MANAGER, Ctx};
 use super::util::{
-    child, condition, generation, ids, int, int_or_percent, match_labels, name, pointer,
-    template_hash, text, uid,
+    child, generation, ids, int, int_or_percent, match_labels, name, pointer, template_hash, text,
+    uid,
 };
 use crate::store::Key;
 
@@ -646,5 +646,4 @@ fn cleanup(
         cx.delete(ids().replicasets, &ns, &n);
         rss.retain(|r| name(r) != n);
     }
-    let _ = condition;
 }

@@ -148,7 +148,7 @@ pub async fn run(
             .and_then(|Reverse((due, _, _))| l.clock.real_until(*due));
         tokio::select! {
             ev = events.recv() => match ev {
-                Ok(ev) => l.route(&sim, &ev),
+                Ok(ev) => l.route(&ev),
                 Err(broadcast::error::RecvError::Lagged(_)) => l.resync(&sim),
                 Err(broadcast::error::RecvError::Closed) => return,
             },
@@ -203,7 +203,7 @@ impl Loop {
     }
 
     /// Turns one change into work.
-    fn route(&mut self, sim: &Sim, ev: &Event) {
+    fn route(&mut self, ev: &Event) {
         let ids = ids();
         let res = ev.key.res;
         let key = ev.key.clone();
@@ -255,7 +255,6 @@ impl Loop {
         } else if res == ids.pdbs {
             self.mark(Ctl::Pdb, ns_key(res, &key.ns));
         }
-        let _ = sim;
     }
 
     /// Runs work and due timers until there is none, taking in every
@@ -265,7 +264,7 @@ impl Loop {
         for _ in 0..200_000 {
             loop {
                 match events.try_recv() {
-                    Ok(ev) => self.route(sim, &ev),
+                    Ok(ev) => self.route(&ev),
                     Err(broadcast::error::TryRecvError::Lagged(_)) => self.resync(sim),
                     Err(_) => break,
                 }

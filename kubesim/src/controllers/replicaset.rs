@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 use super::Ctl;
 use super::clock::{Micros, SECOND, parse};
 use super::ctx::{CONTROLLER_MANAGER, Ctx};
-use super::util::{child, condition, generation, ids, int, name, owner_ref, pointer, text};
+use super::util::{condition, generation, ids, int, name, owner_ref, pointer, text};
 use crate::store::Key;
 
 const COMPONENT: &str = "replicaset-controller";
@@ -197,6 +197,5 @@ pub fn reconcile(cx: &mut Ctx, key: &Key) {
     status.insert("observedGeneration".into(), json!(generation(&rs)));
     let mut new = rs;
     new.insert("status".into(), Value::Object(status));
-    let _ = child;
     cx.update(ids.replicasets, new, "status", CONTROLLER_MANAGER);
 }
