@@ -240,13 +240,19 @@ impl Ctx<'_> {
 
 /// Whether two versions of an object differ only in bookkeeping.
 fn same(a: &Map<String, Value>, b: &Map<String, Value>) -> bool {
-    let strip = |m: &Map<String, Value>| {
-        let mut m = m.clone();
-        if let Some(Value::Object(meta)) = m.get_mut("metadata") {
-            meta.remove("managedFields");
-            meta.remove("resourceVersion");
-        }
-        m
+    const BOOKKEEPING: [&str; 2] = ["managedFields", "resourceVersion"];
+    let keys_match = |x: &Map<String, Value>, y: &Map<String, Value>, skip: &[&str]| {
+        x.iter()
+            .filter(|(k, _)| !skip.contains(&k.as_str()))
+            .all(|(k, v)| y.get(k) == Some(v))
+            && y.keys()
+                .filter(|k| !skip.contains(&k.as_str()))
+                .all(|k| x.contains_key(k))
     };
-    strip(a) == strip(b)
+    let meta = |m: &Map<String, Value>| m.get("metadata").and_then(Value::as_object).cloned();
+    keys_match(a, b, &["metadata"])
+        && match (a.get("metadata"), b.get("metadata")) {
+            (Some(Value::Object(x)), Some(Value::Object(y))) => keys_match(x, y, &BOOKKEEPING),
+            _ => meta(a) == meta(b),
+        }
 }

@@ -285,20 +285,9 @@ fn schedule(cx: &mut Ctx, pod: &Map<String, Value>) -> Option<Map<String, Value>
     }
     let mut new = pod.clone();
     child(&mut new, "spec").insert("nodeName".into(), json!(NODE));
-    let bound = cx.update(ids().pods, new, "", SCHEDULER)?;
-    let mut new = bound.clone();
-    let st = child(&mut new, "status");
-    st.insert("phase".into(), json!("Pending"));
-    st.insert(
-        "conditions".into(),
-        json!([{
-            "type": "PodScheduled",
-            "status": "True",
-            "lastProbeTime": null,
-            "lastTransitionTime": rfc3339(cx.now),
-        }]),
-    );
-    let p = cx.update(ids().pods, new, "status", SCHEDULER)?;
+    // The binding; the kubelet's first status write (in the same
+    // reconcile) carries PodScheduled.
+    let p = cx.update(ids().pods, new, "", SCHEDULER)?;
     let msg = format!("Successfully assigned {ns}/{} to {NODE}", name(&p));
     cx.scheduler_event(&p, false, "Scheduled", "Binding", &msg);
     Some(p)
