@@ -1041,3 +1041,55 @@ fn a_partition_keeps_lower_ordinals_on_the_current_revision() {
     assert_eq!(s["status"]["updatedReplicas"], 1, "{s}");
     assert_eq!(s["status"]["readyReplicas"], 2, "{s}");
 }
+
+#[test]
+fn pdb_and_hpa_status_have_the_fixture_shape() {
+    let (_inst, c) = manual();
+    create(&c, DEPLOYMENTS, deployment("web", "nginx:1.27", 2));
+    let pdb = json!({
+        "apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+        "metadata": {"name": "web"},
+        "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "web"}}}
+    });
+    create(
+        &c,
+        "/apis/policy/v1/namespaces/default/poddisruptionbudgets",
+        pdb,
+    );
+    let hpa = json!({
+        "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": "web"},
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
+            "minReplicas": 2, "maxReplicas": 4,
+            "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 80}}}]
+        }
+    });
+    create(
+        &c,
+        "/apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers",
+        hpa,
+    );
+    advance(&c, 2.0);
+    let fixture = fixture_bodies("22-ssa-more-kinds.json");
+    let want_pdb = fixture
+        .iter()
+        .rev()
+        .find(|b| b["kind"] == "PodDisruptionBudget")
+        .unwrap();
+    let want_hpa = fixture
+        .iter()
+        .rev()
+        .find(|b| b["kind"] == "HorizontalPodAutoscaler")
+        .unwrap();
+    let pdb = get(
+        &c,
+        "/apis/policy/v1/namespaces/default/poddisruptionbudgets/web",
+    );
+    assert_eq!(shape(&pdb["status"]), shape(&want_pdb["status"]), "{pdb}");
+    let hpa = get(
+        &c,
+        "/apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers/web",
+    );
+    assert_eq!(shape(&hpa["status"]), shape(&want_hpa["status"]), "{hpa}");
+}
