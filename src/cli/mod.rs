@@ -234,3 +234,13 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> anyhow::Result
 }
 
 pub use release::exit_code;
+
+#[cfg(test)]
+mod tests {
+    /// clap's own consistency checks (duplicate flags, bad defaults).
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
+}

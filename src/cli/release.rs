@@ -43,6 +43,18 @@ impl ClusterArgs {
     }
 }
 
+/// Flags of the commands that deploy a revision (install, upgrade, rollback).
+#[derive(Debug, Args, Clone, Default)]
+pub struct OutcomeArgs {
+    /// On failure or timeout, restore the last deployed revision (an
+    /// install removes what it created).
+    #[arg(long, alias = "rollback-on-failure")]
+    pub atomic: bool,
+    /// Result format (progress stays on stderr).
+    #[arg(short, long, value_enum, default_value_t = Format::Table)]
+    pub output: Format,
+}
+
 /// Output flags shared by the commands that change a release.
 #[derive(Debug, Args, Clone, Default)]
 pub struct ProgressArgs {
@@ -103,6 +115,8 @@ pub struct DeployArgs {
     #[command(flatten)]
     pub progress: ProgressArgs,
     #[command(flatten)]
+    pub outcome: OutcomeArgs,
+    #[command(flatten)]
     pub bundle: BundleArgs,
 }
 
@@ -157,6 +171,8 @@ pub struct RollbackArgs {
     pub no_wait_lb: bool,
     #[command(flatten)]
     pub progress: ProgressArgs,
+    #[command(flatten)]
+    pub outcome: OutcomeArgs,
 }
 
 #[derive(Debug, Args)]
@@ -265,6 +281,49 @@ pub struct UnlockArgs {
     pub yes: bool,
 }
 
+/// `install|upgrade|rollback -o json|yaml`.
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeployReport {
+    pub name: String,
+    pub namespace: String,
+    pub revision: u32,
+    pub status: String,
+    pub description: String,
+    pub duration_seconds: f64,
+    pub created: Vec<String>,
+    pub configured: Vec<String>,
+    pub unchanged: Vec<String>,
+    pub deleted: Vec<String>,
+    pub notes: String,
+}
+
+impl From<&deploy::Deployed> for DeployReport {
+    fn from(d: &deploy::Deployed) -> Self {
+        use crate::apply::Action;
+        let of = |a: Action| {
+            d.changes
+                .iter()
+                .filter(|c| c.action == a)
+                .map(|c| c.object.clone())
+                .collect()
+        };
+        DeployReport {
+            name: d.record.name.clone(),
+            namespace: d.record.namespace.clone(),
+            revision: d.record.revision,
+            status: d.record.status.to_string(),
+            description: d.record.description.clone(),
+            duration_seconds: (d.duration.as_secs_f64() * 10.0).round() / 10.0,
+            created: of(Action::Created),
+            configured: of(Action::Configured),
+            unchanged: of(Action::Unchanged),
+            deleted: of(Action::Deleted),
+            notes: d.notes.clone(),
+        }
+    }
+}
+
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -298,14 +357,24 @@ fn deploy_options(
         skip_load_balancers: d.no_wait_lb,
         fail_on_unschedulable: d.fail_on_unschedulable,
         log_lines: d.log_lines,
+        atomic: d.outcome.atomic,
         manifests: d.bundle.manifests.clone(),
         releases: d.bundle.releases.clone(),
     }
 }
 
-fn run_deploy(mode: Mode, opts: DeployOptions, progress: &ProgressArgs) -> anyhow::Result<()> {
+fn run_deploy(
+    mode: Mode,
+    opts: DeployOptions,
+    progress: &ProgressArgs,
+    outcome: &OutcomeArgs,
+) -> anyhow::Result<()> {
     let sink = StderrSink::new(progress.quiet, progress.no_color);
     let done = runtime()?.block_on(deploy::deploy(mode, &opts, &sink as &dyn Sink))?;
+    if outcome.output != Format::Table {
+        ui::print_data(outcome.output, &DeployReport::from(&done));
+        return Ok(());
+    }
     let r = &done.record;
     println!(
         "Release {} revision {} {} in namespace {} ({}; {:.1}s)",
@@ -325,7 +394,7 @@ fn run_deploy(mode: Mode, opts: DeployOptions, progress: &ProgressArgs) -> anyho
 
 pub fn install(a: InstallArgs, matches: &ArgMatches) -> anyhow::Result<()> {
     let opts = deploy_options(Some(a.env.clone()), &a.deploy, matches, false);
-    run_deploy(Mode::Install, opts, &a.deploy.progress)
+    run_deploy(Mode::Install, opts, &a.deploy.progress, &a.deploy.outcome)
 }
 
 pub fn upgrade(a: UpgradeArgs, matches: &ArgMatches) -> anyhow::Result<()> {
@@ -336,6 +405,7 @@ pub fn upgrade(a: UpgradeArgs, matches: &ArgMatches) -> anyhow::Result<()> {
         },
         opts,
         &a.deploy.progress,
+        &a.deploy.outcome,
     )
 }
 
@@ -355,9 +425,15 @@ pub fn rollback(a: RollbackArgs) -> anyhow::Result<()> {
         timeout: a.timeout,
         skip_load_balancers: a.no_wait_lb,
         log_lines: 20,
+        atomic: a.outcome.atomic,
         ..Default::default()
     };
-    run_deploy(Mode::Rollback { to: a.revision }, opts, &a.progress)
+    run_deploy(
+        Mode::Rollback { to: a.revision },
+        opts,
+        &a.progress,
+        &a.outcome,
+    )
 }
 
 pub fn uninstall(a: UninstallArgs) -> anyhow::Result<()> {

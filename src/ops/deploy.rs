@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use super::events::{Event, Sink};
 use super::session::{self, ReleaseRef};
-use super::{LayerArg, OpError, interrupt, prune, read_layers, waiting};
+use super::{LayerArg, OpError, atomic, interrupt, prune, read_layers, waiting};
 use crate::apply::live::LiveIndex;
 use crate::apply::{self, ApplyOptions, Change, handover, ownership};
 use crate::bundle::Bundle;
@@ -69,6 +69,9 @@ pub struct DeployOptions {
     pub fail_on_unschedulable: bool,
     /// `--log-lines N` of a failing container shown on failure.
     pub log_lines: u32,
+    /// `--atomic`: on failure, restore the last deployed revision (or
+    /// remove what a failed install created).
+    pub atomic: bool,
     pub manifests: Option<PathBuf>,
     pub releases: Option<PathBuf>,
 }
@@ -89,6 +92,14 @@ struct InFlight {
     lock: Option<Lock>,
     /// The revision written pending, and its resourceVersion.
     pending: Option<(Record, String)>,
+    /// The revision this operation wrote (kept after it ends, for --atomic).
+    recorded: Option<u32>,
+    /// The last deployed revision before this operation.
+    previous: Option<u32>,
+    /// Objects this operation created (an atomic install removes them).
+    created: Vec<crate::manifest::ObjectId>,
+    /// The release being worked on, once known.
+    release: Option<ReleaseRef>,
 }
 
 /// Runs install or upgrade, cleaning up on failure and on Ctrl-C/SIGTERM.
@@ -105,8 +116,26 @@ pub async fn deploy(
         sig = interrupt::signal() => Err(OpError::Interrupted(format!("interrupted by {sig}"))),
     };
     let guard = interrupt::exit_on_second_signal();
-    let outcome = finish(state, result, mode, sink).await;
+    let (recorded, previous, created, release) = (
+        state.recorded,
+        state.previous,
+        state.created.clone(),
+        state.release.clone(),
+    );
+    let mut outcome = finish(state, result, mode, sink).await;
     guard.abort();
+    if opts.atomic
+        && let (Err(err), Some(failed)) = (&outcome, recorded)
+    {
+        let target = atomic::Target {
+            release: release.clone().expect("a recorded revision has a release"),
+            failed,
+            previous,
+            created,
+        };
+        let restored = atomic::restore(opts, &target, sink).await;
+        outcome = Err(atomic::combine(err, &target, restored));
+    }
     outcome.map(|(record, changes, notes)| Deployed {
         record,
         changes,
@@ -212,6 +241,7 @@ async fn run(
     // first plan (placeholders for generated secrets) is checked against
     // the server before anything is locked.
     let (release, env, previous_layers) = identify(mode, opts, &bundle, &cluster).await?;
+    state.release = Some(release.clone());
     let mut target = None;
     let first_objects = match mode {
         Mode::Rollback { to } => {
@@ -316,6 +346,7 @@ async fn run(
 
     let revision = history::next_revision(&entries);
     let previous = history::last_deployed(&entries).cloned();
+    state.previous = previous.as_ref().map(|p| p.revision);
     let now = record::now_rfc3339();
     let mut rec = Record {
         schema_version: SCHEMA_VERSION,
@@ -352,6 +383,7 @@ async fn run(
     check_lock(state)?;
     let rv = store.create(&mut rec).await?;
     state.pending = Some((rec.clone(), rv));
+    state.recorded = Some(revision);
     sink.event(Event::Info(format!(
         "revision {revision} recorded {}",
         rec.status
@@ -736,7 +768,7 @@ impl Stages<'_> {
     async fn run(
         &self,
         objects: &[Object],
-        state: &InFlight,
+        state: &mut InFlight,
         sink: &dyn Sink,
     ) -> Result<Vec<Change>, OpError> {
         let mut waiting = match self.opts.wait {
@@ -805,6 +837,12 @@ impl Stages<'_> {
                 stage,
                 changes: applied.clone(),
             });
+            state.created.extend(
+                applied
+                    .iter()
+                    .filter(|c| c.action == crate::apply::Action::Created)
+                    .map(|c| c.id.clone()),
+            );
             if let Some(w) = waiting.as_mut() {
                 let awaited = w
                     .wait_stage(self.cluster, &batch, &applied, self.deadline, sink)

@@ -1,5 +1,6 @@
 //! Operations: one function per command, taking an options struct.
 
+pub mod atomic;
 pub mod deploy;
 pub mod diagnose;
 pub mod error;

@@ -149,6 +149,15 @@ impl Tracker {
         let Some(workload) = self.get(&a.id).cloned() else {
             return verdict::Verdict::Fine;
         };
+        // An older version of the workload describes the previous rollout.
+        let seen = workload
+            .pointer("/metadata/generation")
+            .and_then(Value::as_i64);
+        if let (Some(min), Some(seen)) = (a.min_generation, seen)
+            && seen < min
+        {
+            return verdict::Verdict::Fine;
+        }
         let replica_sets = self.of_kind("ReplicaSet");
         let pods = self.of_kind("Pod");
         let chosen: Vec<Value> = verdict::new_revision_pods(&workload, &replica_sets, &pods)

@@ -184,6 +184,19 @@ pub fn new_revision_pods<'a>(
             .flatten()
             .any(|o| (!owner_uid.is_empty() && o["uid"] == owner_uid) || o["name"] == owner_name)
     };
+    // Until the controller has seen the applied template, its newest
+    // ReplicaSet (or updateRevision) may still be the previous one: after a
+    // rollback, that is the very revision that was crashing.
+    let generation = workload
+        .pointer("/metadata/generation")
+        .and_then(Value::as_i64);
+    let observed = workload
+        .pointer("/status/observedGeneration")
+        .and_then(Value::as_i64);
+    if matches!(kind, "Deployment" | "StatefulSet") && generation.is_some() && observed < generation
+    {
+        return Vec::new();
+    }
     match kind {
         "Deployment" => {
             let revision = |rs: &Value| {
@@ -196,7 +209,14 @@ pub fn new_revision_pods<'a>(
                 .iter()
                 .filter(|rs| owned_by(rs, &uid, &name))
                 .max_by_key(|rs| revision(rs));
+            // The Deployment names its current revision; a ReplicaSet seen
+            // through another watch may lag behind it.
+            let current = workload
+                .pointer("/metadata/annotations/deployment.kubernetes.io~1revision")
+                .and_then(Value::as_str)
+                .and_then(|r| r.parse::<i64>().ok());
             match newest {
+                Some(rs) if current.is_some_and(|c| c != revision(rs)) => Vec::new(),
                 Some(rs) => {
                     let rs_uid = s(rs, "/metadata/uid");
                     let rs_name = s(rs, "/metadata/name");
@@ -366,7 +386,8 @@ mod tests {
 
     #[test]
     fn only_the_newest_replica_set_counts() {
-        let d = json!({"kind": "Deployment", "metadata": {"name": "web", "uid": "d1"}});
+        let d = json!({"kind": "Deployment", "metadata": {"name": "web", "uid": "d1", "generation": 2,
+            "annotations": {"deployment.kubernetes.io/revision": "2"}}, "status": {"observedGeneration": 2}});
         let old_rs = json!({"metadata": {"name": "web-old", "uid": "r1", "annotations": {"deployment.kubernetes.io/revision": "1"}, "ownerReferences": [{"uid": "d1", "name": "web"}]}});
         let new_rs = json!({"metadata": {"name": "web-new", "uid": "r2", "annotations": {"deployment.kubernetes.io/revision": "2"}, "ownerReferences": [{"uid": "d1", "name": "web"}]}});
         let old_pod = json!({"metadata": {"name": "a", "ownerReferences": [{"uid": "r1", "name": "web-old"}]}});
@@ -374,6 +395,18 @@ mod tests {
         let picked = new_revision_pods(&d, &[&old_rs, &new_rs], &[&old_pod, &new_pod]);
         assert_eq!(picked.len(), 1);
         assert_eq!(picked[0]["metadata"]["name"], "b");
+        let mut unobserved = d.clone();
+        unobserved["status"]["observedGeneration"] = json!(1);
+        assert!(
+            new_revision_pods(&unobserved, &[&old_rs, &new_rs], &[&old_pod, &new_pod]).is_empty(),
+            "no judgement before the controller saw the new template"
+        );
+        let mut rolled_back = d.clone();
+        rolled_back["metadata"]["annotations"]["deployment.kubernetes.io/revision"] = json!("3");
+        assert!(
+            new_revision_pods(&rolled_back, &[&old_rs, &new_rs], &[&old_pod, &new_pod]).is_empty(),
+            "the ReplicaSet of revision 3 has not been seen yet"
+        );
         let sts = json!({"kind": "StatefulSet", "metadata": {"name": "db", "uid": "s1"}, "status": {"updateRevision": "db-2"}});
         let p1 = json!({"metadata": {"name": "db-0", "labels": {"controller-revision-hash": "db-1"}, "ownerReferences": [{"uid": "s1", "name": "db"}]}});
         let p2 = json!({"metadata": {"name": "db-1", "labels": {"controller-revision-hash": "db-2"}, "ownerReferences": [{"uid": "s1", "name": "db"}]}});

@@ -1,5 +1,6 @@
 //! End-to-end tests of the `thebot` binary, one module per area.
 
+mod atomic;
 mod engine;
 mod failfast;
 mod lifecycle;

@@ -1,0 +1,151 @@
+//! `--atomic` and machine-readable results (issue 12).
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::sim::Sim;
+
+/// The documented schema of `install|upgrade|rollback -o json`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[allow(dead_code)]
+struct DeployReport {
+    name: String,
+    namespace: String,
+    revision: u32,
+    status: String,
+    description: String,
+    duration_seconds: f64,
+    created: Vec<String>,
+    configured: Vec<String>,
+    unchanged: Vec<String>,
+    deleted: Vec<String>,
+    notes: String,
+}
+
+#[test]
+fn deploy_results_as_json_follow_the_documented_schema() {
+    let sim = Sim::start();
+    let out = sim.thebot(&[
+        "install",
+        "dev",
+        "--create-namespace",
+        "--timeout",
+        "2m",
+        "-o",
+        "json",
+    ]);
+    let r: DeployReport = serde_json::from_str(out.ok()).unwrap();
+    assert_eq!((r.revision, r.status.as_str()), (1, "deployed"));
+    assert_eq!(r.created.len(), 25);
+    let out = sim.thebot(&[
+        "upgrade",
+        "-n",
+        "thebot-dev",
+        "--timeout",
+        "2m",
+        "-o",
+        "json",
+    ]);
+    let r: DeployReport = serde_json::from_str(out.ok()).unwrap();
+    assert_eq!(r.unchanged.len(), 25);
+}
+
+fn history(sim: &Sim) -> Vec<(u64, String, String)> {
+    let out = sim.thebot(&["history", "-n", "thebot-dev", "-o", "json"]);
+    serde_json::from_str::<Value>(out.ok())
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["revision"].as_u64().unwrap(),
+                e["status"].as_str().unwrap().to_string(),
+                e["description"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn an_atomic_upgrade_puts_the_previous_images_back() {
+    let sim = Sim::start();
+    sim.thebot(&["install", "dev", "--create-namespace", "--timeout", "2m"])
+        .ok();
+    let out = sim.thebot(&[
+        "upgrade",
+        "-n",
+        "thebot-dev",
+        "--atomic",
+        "--set",
+        "images.frontend.tag=crashloop",
+        "--timeout",
+        "2m",
+    ]);
+    out.fails_with(
+        4,
+        &[
+            "CrashLoopBackOff",
+            "rolled back to revision 1 (now revision 3, deployed)",
+        ],
+    );
+    let d = sim.get("/apis/apps/v1/namespaces/thebot-dev/deployments/thebot-dev-frontend");
+    assert_eq!(
+        d["spec"]["template"]["spec"]["containers"][0]["image"],
+        "ghcr.io/the-bot/thebot-frontend:1.4.0"
+    );
+    let h = history(&sim);
+    assert_eq!(
+        h.iter()
+            .map(|(r, s, _)| (*r, s.as_str()))
+            .collect::<Vec<_>>(),
+        [(1, "superseded"), (2, "failed"), (3, "deployed")]
+    );
+    assert!(h[2].2.contains("Rollback to 1"), "{h:?}");
+}
+
+#[test]
+fn a_failed_atomic_install_removes_what_it_created_and_nothing_else() {
+    let sim = Sim::start();
+    let (code, _) = sim.request(
+        "POST",
+        "/api/v1/namespaces",
+        "application/json",
+        Some(&serde_json::json!({"metadata": {"name": "thebot-dev"}})),
+    );
+    assert_eq!(code, 201);
+    let mine = serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "not-thebots", "namespace": "thebot-dev"}, "data": {"a": "b"}});
+    let (code, _) = sim.request(
+        "POST",
+        "/api/v1/namespaces/thebot-dev/configmaps",
+        "application/json",
+        Some(&mine),
+    );
+    assert_eq!(code, 201);
+    let out = sim.thebot(&[
+        "install",
+        "dev",
+        "--atomic",
+        "--set",
+        "images.frontend.tag=crashloop",
+        "--timeout",
+        "2m",
+    ]);
+    out.fails_with(4, &["removed the", "objects the install created"]);
+    assert!(
+        sim.list("/apis/apps/v1/namespaces/thebot-dev/deployments")
+            .is_empty()
+    );
+    assert!(
+        sim.list("/apis/apps/v1/namespaces/thebot-dev/statefulsets")
+            .is_empty()
+    );
+    let cms: Vec<String> = sim
+        .list("/api/v1/namespaces/thebot-dev/configmaps")
+        .iter()
+        .map(|c| c["metadata"]["name"].as_str().unwrap().to_string())
+        .collect();
+    assert!(cms.contains(&"not-thebots".to_string()), "{cms:?}");
+    assert!(!cms.contains(&"thebot-dev-config".to_string()), "{cms:?}");
+}
