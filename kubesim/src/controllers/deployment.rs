@@ -118,9 +118,17 @@ pub fn reconcile(cx: &mut Ctx, key: &Key) {
             name(r).to_string(),
         )
     });
+    // The ReplicaSet of this template; by name too, should defaulting
+    // ever make the stored templates differ.
+    let hashed = format!(
+        "{}-{}",
+        key.name,
+        template_hash(&template, int(&d, "/status/collisionCount").unwrap_or(0))
+    );
     let new_name = rss
         .iter()
         .find(|r| pointer(r, "/spec/template").map(normalize) == Some(wanted.clone()))
+        .or_else(|| rss.iter().find(|r| name(r) == hashed))
         .map(|r| name(r).to_string());
     let max_old_revision = rss
         .iter()
