@@ -1093,3 +1093,42 @@ fn pdb_and_hpa_status_have_the_fixture_shape() {
     );
     assert_eq!(shape(&hpa["status"]), shape(&want_hpa["status"]), "{hpa}");
 }
+
+#[test]
+fn slow_exit_and_hang_faults_follow_their_tags() {
+    let (_inst, c) = manual();
+    create(&c, DEPLOYMENTS, deployment("slow", "app:slow-5", 1));
+    create(&c, JOBS, job("three", "busybox:exit-3"));
+    create(&c, JOBS, job("stuck", "busybox:hang"));
+    advance(&c, 4.0);
+    let d = get(&c, &format!("{DEPLOYMENTS}/slow"));
+    assert!(
+        d["status"]["availableReplicas"].is_null(),
+        "not before 5 s: {d}"
+    );
+    let pods = items(
+        &c,
+        "/api/v1/namespaces/default/pods?labelSelector=app%3Dslow",
+    );
+    assert_eq!(pods[0]["status"]["phase"], "Running");
+    assert_eq!(pods[0]["status"]["containerStatuses"][0]["started"], true);
+    assert_eq!(pods[0]["status"]["containerStatuses"][0]["ready"], false);
+    advance(&c, 1.0);
+    let d = get(&c, &format!("{DEPLOYMENTS}/slow"));
+    assert_eq!(d["status"]["availableReplicas"], 1, "{d}");
+    let pods = items(
+        &c,
+        "/api/v1/namespaces/default/pods?labelSelector=job-name%3Dthree",
+    );
+    assert_eq!(
+        pods[0]["status"]["containerStatuses"][0]["state"]["terminated"]["exitCode"],
+        3
+    );
+    let j = get(&c, &format!("{JOBS}/three"));
+    assert_eq!(condition(&j, "Failed")["reason"], "BackoffLimitExceeded");
+    advance(&c, 600.0);
+    let j = get(&c, &format!("{JOBS}/stuck"));
+    assert_eq!(j["status"]["active"], 1, "{j}");
+    assert_eq!(j["status"]["ready"], 0, "{j}");
+    assert!(j["status"]["conditions"].is_null(), "{j}");
+}
