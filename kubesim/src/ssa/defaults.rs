@@ -193,17 +193,27 @@ pub fn apply(rt: &ResourceType, o: &mut Map<String, Value>) {
     }
 }
 
-/// What create strategies add after the field manager has run (so nobody
-/// owns it): a Job's generated selector and labels. (A PVC's
-/// `kubernetes.io/pvc-protection` finalizer is not added: no controller
-/// here would remove it, and the claim could never be deleted.)
-pub fn admit(rt: &ResourceType, o: &mut Map<String, Value>) {
+/// What create strategies and admission add after the field manager has
+/// run (so nobody owns it): a Job's generated selector and labels, and,
+/// when `protect_claims` (the controllers run, whose pvc-protection
+/// controller removes it again), a PVC's `kubernetes.io/pvc-protection`
+/// finalizer.
+pub fn admit(rt: &ResourceType, o: &mut Map<String, Value>, protect_claims: bool) {
     let uid = crate::object::meta_str(o, "uid").unwrap_or("").to_string();
     let name = crate::object::meta_str(o, "name").unwrap_or("").to_string();
     if (rt.group, rt.kind) == ("batch", "Job")
         && let Some(s) = spec(o)
     {
         job_selector(s, &uid, &name);
+    }
+    if (rt.group, rt.kind) == ("", "PersistentVolumeClaim") && protect_claims {
+        let meta = crate::object::meta_mut(o);
+        let f = meta.entry("finalizers").or_insert_with(|| json!([]));
+        if let Some(a) = f.as_array_mut()
+            && !a.iter().any(|x| x == "kubernetes.io/pvc-protection")
+        {
+            a.push(json!("kubernetes.io/pvc-protection"));
+        }
     }
 }
 

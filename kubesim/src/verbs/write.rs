@@ -121,7 +121,7 @@ pub fn insert_tracked(
             meta_mut(&mut obj).insert("managedFields".into(), mf.clone());
         }
     }
-    crate::ssa::defaults::admit(rt, &mut obj);
+    crate::ssa::defaults::admit(rt, &mut obj, sim.controllers.is_some());
     let mut ip = || {
         let n = sim.rng.next_u64();
         format!("10.96.{}.{}", (n >> 8) % 256, 2 + (n % 250))

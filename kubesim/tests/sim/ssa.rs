@@ -149,7 +149,8 @@ impl SsaReplay {
         self.learn(&want["body"], &got.json());
         let mut w: Value =
             serde_json::from_str(&self.substitute(&want["body"].to_string())).unwrap();
-        // kubesim adds no pvc-protection finalizer (nothing would remove it).
+        // The replays run without controllers, so claims get no
+        // pvc-protection finalizer (nothing would remove it).
         if let Some(Value::Object(m)) = w.get_mut("metadata")
             && m.get("finalizers") == Some(&json!(["kubernetes.io/pvc-protection"]))
         {
@@ -631,4 +632,34 @@ fn updates_take_the_fields_they_change() {
         .clone();
     assert_eq!(scaler["subresource"], "scale");
     assert_eq!(scaler["fieldsV1"], json!({"f:spec": {"f:replicas": {}}}));
+}
+
+/// With the controllers running, an applied claim carries the
+/// pvc-protection finalizer (owned by nobody), and deleting it still
+/// completes: the pvc-protection controller lets it go.
+#[test]
+fn applied_claims_are_protected_and_still_deletable() {
+    let sim = kubesim::spawn().expect("kubesim starts");
+    let c = crate::client::Client::new(&sim);
+    let path = "/api/v1/namespaces/default/persistentvolumeclaims/data";
+    let pvc = json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+        "metadata": {"name": "data", "namespace": "default"},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}});
+    let got = c.patch(
+        &format!("{path}?fieldManager=thebot"),
+        "application/apply-patch+yaml",
+        &pvc,
+    );
+    assert_eq!(got.status, 201, "{}", got.text());
+    let got = got.json();
+    assert_eq!(
+        got["metadata"]["finalizers"],
+        json!(["kubernetes.io/pvc-protection"])
+    );
+    assert_eq!(
+        got["metadata"]["managedFields"][0]["fieldsV1"],
+        json!({"f:spec": {"f:accessModes": {}, "f:resources": {"f:requests": {"f:storage": {}}}}})
+    );
+    assert_eq!(c.delete(path).status, 200);
+    crate::client::eventually("the claim to go", || c.get(path).status == 404);
 }
