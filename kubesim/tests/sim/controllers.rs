@@ -1132,3 +1132,70 @@ fn slow_exit_and_hang_faults_follow_their_tags() {
     assert_eq!(j["status"]["ready"], 0, "{j}");
     assert!(j["status"]["conditions"].is_null(), "{j}");
 }
+
+#[test]
+fn the_binary_takes_a_speed() {
+    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_kubesim"))
+        .args(["--speed", "fast", "--ignore-stdin"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--speed"));
+    let dir = std::env::temp_dir().join(format!("kubesim-speed-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let kc = dir.join("kubeconfig");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kubesim"))
+        .args(["--port", "0", "--speed", "0", "--kubeconfig-out"])
+        .arg(&kc)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let text = std::fs::read_to_string(&kc).unwrap();
+    let field = |k: &str| {
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix(k))
+            .unwrap()
+            .trim()
+            .to_string()
+    };
+    let port: u16 = line.trim().rsplit(':').next().unwrap().parse().unwrap();
+    let ca = base64(&field("certificate-authority-data:"));
+    let c = Client::from_parts(port, &field("token:"), &ca);
+    let before = get(&c, "/_sim/clock");
+    assert_eq!(before["speed"], 0.0);
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    assert_eq!(
+        get(&c, "/_sim/clock")["now"],
+        before["now"],
+        "a manual clock stands still"
+    );
+    advance(&c, 2.5);
+    assert_ne!(get(&c, "/_sim/clock")["now"], before["now"]);
+    let r = c.send("POST", "/_sim/advance?seconds=-1", &[], None);
+    assert_eq!(r.status, 400);
+    drop(child.stdin.take());
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn base64(s: &str) -> String {
+    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = Vec::new();
+    let (mut acc, mut bits) = (0u32, 0);
+    for c in s.bytes().filter(|c| *c != b'=') {
+        acc = (acc << 6) | A.iter().position(|a| *a == c).unwrap() as u32;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    String::from_utf8(out).unwrap()
+}
