@@ -75,7 +75,15 @@ pub fn reconcile(cx: &mut Ctx, key: &Key) {
             cx.after(due - cx.now, Ctl::Job, key.clone());
         }
     }
-    if outcome.is_none() && failed + restarts > backoff_limit {
+    // pastBackoffLimitOnFailure: restarts in place count for OnFailure.
+    let on_failure = text(&job, "/spec/template/spec/restartPolicy") == Some("OnFailure");
+    let restarts_exceed = on_failure
+        && if backoff_limit == 0 {
+            restarts > 0
+        } else {
+            restarts >= backoff_limit
+        };
+    if outcome.is_none() && (failed > backoff_limit || restarts_exceed) {
         outcome = Some((
             false,
             "BackoffLimitExceeded",

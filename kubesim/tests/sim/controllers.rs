@@ -1199,3 +1199,28 @@ fn base64(s: &str) -> String {
     }
     String::from_utf8(out).unwrap()
 }
+
+#[test]
+fn an_on_failure_job_counts_restarts_against_its_backoff_limit() {
+    let (_inst, c) = manual();
+    let mut body = job("retry", "busybox:jobfail");
+    body["spec"]["backoffLimit"] = json!(2);
+    body["spec"]["template"]["spec"]["restartPolicy"] = json!("OnFailure");
+    create(&c, JOBS, body);
+    advance(&c, 3.0);
+    let j = get(&c, &format!("{JOBS}/retry"));
+    assert!(
+        j["status"]["conditions"].is_null(),
+        "one restart is within the limit: {j}"
+    );
+    let pods = items(&c, "/api/v1/namespaces/default/pods");
+    assert_eq!(pods.len(), 1, "restarted in place");
+    assert_eq!(pods[0]["status"]["containerStatuses"][0]["restartCount"], 1);
+    advance(&c, 12.0);
+    let j = get(&c, &format!("{JOBS}/retry"));
+    assert_eq!(
+        condition(&j, "Failed")["reason"],
+        "BackoffLimitExceeded",
+        "{j}"
+    );
+}
