@@ -35,6 +35,8 @@ pub enum Command {
     Upgrade(release::UpgradeArgs),
     /// Re-apply a recorded revision as a new revision ("Rollback to N").
     Rollback(release::RollbackArgs),
+    /// Show what an upgrade would change (server-side dry run; secrets masked).
+    Diff(release::DiffArgs),
     /// Delete what the release owns (volumes and the namespace stay).
     Uninstall(release::UninstallArgs),
     /// Print a revision's manifest, values or notes (secrets masked).
@@ -224,6 +226,10 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> anyhow::Result
             release::upgrade(a, sub)
         }
         Command::Rollback(a) => release::rollback(a),
+        Command::Diff(a) => {
+            let sub = matches.subcommand_matches("diff").expect("diff matched");
+            release::diff(a, sub)
+        }
         Command::Uninstall(a) => release::uninstall(a),
         Command::Get(a) => release::get(a),
         Command::Status(a) => release::status(a),

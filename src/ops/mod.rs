@@ -3,6 +3,7 @@
 pub mod atomic;
 pub mod deploy;
 pub mod diagnose;
+pub mod diff;
 pub mod error;
 pub mod events;
 pub mod get;

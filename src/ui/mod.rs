@@ -1,6 +1,7 @@
 //! The only code that prints: progress lines on stderr, results (tables,
 //! JSON, YAML) on stdout.
 
+pub mod diff;
 pub mod table;
 
 use std::io::IsTerminal;

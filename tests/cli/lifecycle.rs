@@ -357,3 +357,55 @@ fn get_masks_secrets_unless_asked() {
         notes.stdout
     );
 }
+
+#[test]
+fn diff_shows_exactly_the_changed_field_and_masks_secrets() {
+    let sim = Sim::start();
+    sim.thebot(&["install", "dev", "--create-namespace", "--timeout", "2m"])
+        .ok();
+    let none = sim.thebot(&["diff", "-n", "thebot-dev", "--detailed-exitcode"]);
+    assert_eq!(none.code, 0, "{}\n{}", none.stdout, none.stderr);
+    assert!(none.stdout.contains("No changes."), "{}", none.stdout);
+
+    let out = sim.thebot(&[
+        "diff",
+        "-n",
+        "thebot-dev",
+        "--detailed-exitcode",
+        "--set",
+        "app.logLevel=WARNING,secrets.telegramBotToken=tg-Secret-4242,ingress.enabled=false",
+    ]);
+    assert_eq!(out.code, 5, "{}\n{}", out.stdout, out.stderr);
+    let d = &out.stdout;
+    assert!(
+        d.contains("-  LOG_LEVEL: DEBUG\n+  LOG_LEVEL: WARNING\n"),
+        "{d}"
+    );
+    assert!(
+        d.contains("-  TELEGRAM_BOT_TOKEN: (masked)\n+  TELEGRAM_BOT_TOKEN: (masked, changed)\n"),
+        "{d}"
+    );
+    assert!(
+        !d.contains("tg-Secret-4242") && !d.contains("dGctU2VjcmV0LTQyNDI"),
+        "no secret value: {d}"
+    );
+    assert!(
+        d.contains("- Ingress/thebot-dev/thebot-dev-ingress (removed)"),
+        "{d}"
+    );
+    assert!(
+        !d.contains("managedFields") && !d.contains("resourceVersion"),
+        "{d}"
+    );
+    let before = sim.resource_versions("thebot-dev");
+    assert_eq!(
+        before,
+        sim.resource_versions("thebot-dev"),
+        "diff wrote nothing"
+    );
+    let cm = sim.get("/api/v1/namespaces/thebot-dev/configmaps/thebot-dev-config");
+    assert_eq!(
+        cm["data"]["LOG_LEVEL"], "DEBUG",
+        "the dry run persisted nothing"
+    );
+}

@@ -1,0 +1,234 @@
+//! `thebot diff`: what an upgrade would change. Every object of the new
+//! render is applied with `dryRun=All` and the server's answer is compared
+//! with the live object (never the render with live: the server defaults
+//! and canonicalises, `1000m` becomes `1`). Secret data is masked: changed
+//! keys show, values (and hashes of them) never. managedFields, resourceVersion, generation,
+//! uid, timestamps and status are left out.
+
+use kube::api::{Patch, PatchParams, ValidationDirective};
+use serde::Serialize;
+use serde_json::Value;
+
+use super::session;
+use super::{LayerArg, OpError, read_layers};
+use crate::apply::live::LiveIndex;
+use crate::apply::{FIELD_MANAGER, api_for, describe};
+use crate::bundle::Bundle;
+use crate::cluster::ConnectOptions;
+use crate::manifest::Object;
+use crate::release::store::Store;
+use crate::release::{generated, history};
+use crate::{environment, render, ui, yaml};
+
+#[derive(Debug, Clone, Default)]
+pub struct DiffOptions {
+    pub env: Option<String>,
+    pub layers: Vec<LayerArg>,
+    pub name: Option<String>,
+    pub namespace: Option<String>,
+    pub connect: ConnectOptions,
+    pub manifests: Option<std::path::PathBuf>,
+    pub releases: Option<std::path::PathBuf>,
+}
+
+/// The differences, object by object.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DiffReport {
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+    pub changed: Vec<String>,
+    /// Unified diffs of the changed objects.
+    #[serde(skip)]
+    pub text: String,
+}
+
+impl DiffReport {
+    pub fn has_changes(&self) -> bool {
+        !(self.added.is_empty() && self.removed.is_empty() && self.changed.is_empty())
+    }
+}
+
+/// What is compared of an object.
+fn normalise(mut v: Value, kind: &str) -> Value {
+    if let Some(m) = v.get_mut("metadata").and_then(Value::as_object_mut) {
+        for k in [
+            "managedFields",
+            "resourceVersion",
+            "generation",
+            "uid",
+            "creationTimestamp",
+            "selfLink",
+        ] {
+            m.shift_remove(k);
+        }
+    }
+    if let Some(o) = v.as_object_mut() {
+        o.shift_remove("status");
+    }
+    // Listed items come without kind and apiVersion; the object is named
+    // in the diff's header anyway.
+    if let Some(o) = v.as_object_mut() {
+        o.shift_remove("kind");
+        o.shift_remove("apiVersion");
+    }
+    v
+}
+
+/// Secret values become `(masked)`, or `(masked, changed)` on the new
+/// side when they differ: which keys change shows, no value (nor a hash
+/// of one) does.
+fn mask_secret_pair(old: &mut Value, new: &mut Value) {
+    for field in ["data", "stringData"] {
+        let before = old
+            .get(field)
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        if let Some(map) = new.get_mut(field).and_then(Value::as_object_mut) {
+            for (k, v) in map.iter_mut() {
+                let same = before.get(k) == Some(&*v);
+                *v = Value::String(
+                    if same {
+                        "(masked)"
+                    } else {
+                        "(masked, changed)"
+                    }
+                    .into(),
+                );
+            }
+        }
+        if let Some(map) = old.get_mut(field).and_then(Value::as_object_mut) {
+            for v in map.values_mut() {
+                *v = Value::String("(masked)".into());
+            }
+        }
+    }
+}
+
+pub async fn diff(opts: &DiffOptions) -> Result<DiffReport, OpError> {
+    let bundle =
+        Bundle::embedded().with_dirs(opts.manifests.as_deref(), opts.releases.as_deref())?;
+    let layers = read_layers(&opts.layers)?;
+    let cluster = session::connect(&opts.connect).await?;
+    let (env, name, namespace) = match &opts.env {
+        Some(env) => {
+            let t = environment::resolve_in(
+                &bundle,
+                env,
+                &[],
+                opts.name.as_deref(),
+                opts.namespace.as_deref(),
+                &cluster.context_namespace,
+            )?;
+            (env.clone(), t.release.name, t.release.namespace)
+        }
+        None => {
+            let r = session::find_release(
+                &cluster,
+                &bundle,
+                opts.name.as_deref(),
+                opts.namespace.as_deref(),
+            )
+            .await?;
+            let entries = Store::new(cluster.client.clone(), &r.namespace, &r.name)
+                .entries()
+                .await?;
+            let env = entries
+                .iter()
+                .rev()
+                .find_map(|e| e.record.as_ref().ok().map(|rec| rec.environment.clone()))
+                .ok_or_else(|| {
+                    OpError::Failed("the release has no readable revision: pass ENV".into())
+                })?;
+            (env, r.name, r.namespace)
+        }
+    };
+    let target = environment::resolve_in(
+        &bundle,
+        &env,
+        &layers,
+        Some(&name),
+        Some(&namespace),
+        &namespace,
+    )?;
+    // The generated secrets as they are (read only: a diff creates nothing).
+    let api: kube::Api<k8s_openapi::api::core::v1::Secret> =
+        kube::Api::namespaced(cluster.client.clone(), &namespace);
+    let existing = api
+        .get_opt(&generated::secret_name(&name))
+        .await
+        .ok()
+        .flatten();
+    let generated_values: Option<serde_json::Map<String, Value>> =
+        existing.and_then(|s| s.data).map(|d| {
+            d.into_iter()
+                .map(|(k, v)| (k, Value::String(String::from_utf8_lossy(&v.0).into_owned())))
+                .collect()
+        });
+    let rendered = render::render(
+        &bundle,
+        &target.release,
+        &target.values.merged,
+        generated_values.as_ref(),
+    )?;
+
+    let discovery = session::discover(&cluster).await?;
+    let ids: Vec<_> = rendered.objects.iter().map(Object::id).collect();
+    discovery.check(&ids, &cluster.server)?;
+    let live = LiveIndex::snapshot(&cluster.client, &discovery, &ids, &namespace).await?;
+
+    let mut report = DiffReport::default();
+    let mut refusals = Vec::new();
+    for o in &rendered.objects {
+        let id = o.id();
+        let Some(before) = live.get(&id) else {
+            report.added.push(id.to_string());
+            continue;
+        };
+        let Some(api) = api_for(&cluster.client, &discovery, &id) else {
+            continue;
+        };
+        let pp = PatchParams {
+            field_manager: Some(FIELD_MANAGER.to_string()),
+            force: false,
+            field_validation: Some(ValidationDirective::Strict),
+            dry_run: true,
+        };
+        let after = match api.patch(&id.name, &pp, &Patch::Apply(&o.value)).await {
+            Ok(a) => serde_json::to_value(&a).unwrap_or(Value::Null),
+            Err(e) => {
+                refusals.push(format!("{id}: {}", describe(&e)));
+                continue;
+            }
+        };
+        let (mut old, mut new) = (
+            normalise(before.value.clone(), &id.kind),
+            normalise(after, &id.kind),
+        );
+        if id.kind == "Secret" {
+            mask_secret_pair(&mut old, &mut new);
+        }
+        let (old, new) = (yaml::to_yaml(&old), yaml::to_yaml(&new));
+        let d = ui::diff::unified(&old, &new, &format!("live {id}"), &format!("new {id}"), 3);
+        if !d.is_empty() {
+            report.changed.push(id.to_string());
+            report.text.push_str(&d);
+        }
+    }
+    // Objects of the deployed revision the new render no longer has.
+    let entries = Store::new(cluster.client.clone(), &namespace, &name)
+        .entries()
+        .await?;
+    if let Some(prev) = history::last_deployed(&entries) {
+        let (delete, _) = super::prune::prune_set(prev, &rendered.objects);
+        report.removed = delete.iter().map(ToString::to_string).collect();
+    }
+    if !refusals.is_empty() {
+        return Err(OpError::Failed(format!(
+            "the server refuses the new render:\n{}",
+            refusals.join("\n")
+        )));
+    }
+    Ok(report)
+}
