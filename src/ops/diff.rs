@@ -50,7 +50,7 @@ impl DiffReport {
 }
 
 /// What is compared of an object.
-fn normalise(mut v: Value, kind: &str) -> Value {
+fn normalise(mut v: Value) -> Value {
     if let Some(m) = v.get_mut("metadata").and_then(Value::as_object_mut) {
         for k in [
             "managedFields",
@@ -202,10 +202,7 @@ pub async fn diff(opts: &DiffOptions) -> Result<DiffReport, OpError> {
                 continue;
             }
         };
-        let (mut old, mut new) = (
-            normalise(before.value.clone(), &id.kind),
-            normalise(after, &id.kind),
-        );
+        let (mut old, mut new) = (normalise(before.value.clone()), normalise(after));
         if id.kind == "Secret" {
             mask_secret_pair(&mut old, &mut new);
         }
