@@ -2,8 +2,9 @@
 //! counters (`GET`/`DELETE /_sim/requests`), store statistics
 //! (`GET /_sim/stats`), and the controllers' virtual clock (`GET
 //! /_sim/clock`; `POST /_sim/advance?seconds=N` moves it forward and
-//! answers once the controllers have settled). Not part of the
-//! Kubernetes API.
+//! answers once the controllers have settled), and request faults
+//! (`GET`/`POST`/`DELETE /_sim/faults`, `DELETE /_sim/faults/ID`; see
+//! `faults.rs`). Not part of the Kubernetes API.
 
 use hyper::Method;
 use serde_json::json;
@@ -11,8 +12,34 @@ use serde_json::json;
 use crate::reply::Reply;
 use crate::sim::Sim;
 
-pub async fn handle(sim: &Sim, method: &Method, path: &str, query: Option<&str>) -> Reply {
+pub async fn handle(
+    sim: &Sim,
+    method: &Method,
+    path: &str,
+    query: Option<&str>,
+    body: &[u8],
+) -> Reply {
     match (method, path) {
+        (&Method::GET, "faults") => Reply::json(200, &sim.faults.to_json()),
+        (&Method::POST, "faults") => match crate::faults::parse_body(body) {
+            Ok(rules) => {
+                let ids: Vec<u64> = rules.into_iter().map(|f| sim.faults.add(f)).collect();
+                let mut all = sim.faults.to_json();
+                all["added"] = json!(ids);
+                Reply::json(201, &all)
+            }
+            Err(e) => Reply::json(400, &json!({"message": e})),
+        },
+        (&Method::DELETE, "faults") => {
+            sim.faults.clear(None);
+            Reply::json(200, &sim.faults.to_json())
+        }
+        (&Method::DELETE, p) if p.starts_with("faults/") => {
+            match p["faults/".len()..].parse::<u64>() {
+                Ok(id) if sim.faults.clear(Some(id)) => Reply::json(200, &sim.faults.to_json()),
+                _ => Reply::json(404, &json!({"message": "no such fault"})),
+            }
+        }
         (&Method::GET, "requests") => Reply::json(200, &sim.metrics.to_json()),
         (&Method::DELETE, "requests") => {
             sim.metrics.reset();

@@ -36,6 +36,12 @@ pub struct Options {
     /// 2026-01-01T00:00:00Z, so that a scenario run twice on a manual
     /// clock gives the same object history.
     pub seed: Option<u64>,
+    /// Request fault rules active from the start, e.g.
+    /// `vec![kubesim::Fault::parse("503,verb=create,resource=configmaps,times=1")?]`
+    /// or `kubesim::Fault::new(kubesim::FaultAction::DropAfter).with_verb("create")`.
+    /// More can be added, listed and cleared at run time through
+    /// `/_sim/faults`.
+    pub faults: Vec<crate::faults::Fault>,
 }
 
 /// The default library speed (virtual seconds per real second).
@@ -52,6 +58,7 @@ impl Default for Options {
             controllers: true,
             speed: DEFAULT_SPEED,
             seed: None,
+            faults: Vec::new(),
         }
     }
 }
@@ -138,6 +145,7 @@ pub fn spawn_with(opts: Options) -> Result<Instance, SpawnError> {
     };
     let mut sim = Sim::new(tokens, tls.ca_pem.clone(), opts.timing.clone());
     sim.log_requests = opts.log_requests;
+    sim.faults = crate::faults::Faults::new(&opts.faults);
     let controllers = opts.controllers.then(|| {
         let start = match opts.seed {
             Some(_) => 1_767_225_600 * controllers::clock::SECOND,

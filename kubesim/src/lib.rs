@@ -14,6 +14,7 @@ mod controllers;
 mod convert;
 mod discovery;
 mod error;
+mod faults;
 mod gc;
 mod ids;
 mod instance;
@@ -41,5 +42,6 @@ mod validation;
 mod verbs;
 mod yaml;
 
+pub use faults::{Action as FaultAction, Fault};
 pub use instance::{DEFAULT_SPEED, Instance, Options, SpawnError, spawn, spawn_with};
 pub use sim::Timing;

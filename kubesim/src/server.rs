@@ -2,7 +2,6 @@
 //! serves HTTP/1.1 with keep-alive, and routes each request through
 //! authentication, authorization, the request counter and the handlers.
 
-use std::convert::Infallible;
 use std::sync::Arc;
 
 use hyper::body::{Bytes, Incoming};
@@ -18,6 +17,7 @@ use crate::auth::{self, Attributes};
 use crate::control;
 use crate::discovery;
 use crate::error::ApiError;
+use crate::faults::{self, Plan};
 use crate::openapi;
 use crate::query::Query;
 use crate::reply::{Body, Reply};
@@ -43,7 +43,7 @@ pub async fn serve(listener: TcpListener, acceptor: TlsAcceptor, sim: Arc<Sim>) 
             };
             let service = service_fn(move |req| {
                 let sim = sim.clone();
-                async move { Ok::<_, Infallible>(respond(sim, req).await) }
+                async move { respond(sim, req).await }
             });
             let _ = http1::Builder::new()
                 .keep_alive(true)
@@ -78,11 +78,32 @@ async fn read_body(mut body: Incoming) -> Result<Bytes, ApiError> {
     Ok(Bytes::from(out))
 }
 
-async fn respond(sim: Arc<Sim>, req: Request<Incoming>) -> Response<Body> {
+/// A fault dropped the connection: hyper closes it without an answer.
+#[derive(Debug)]
+struct Dropped;
+
+impl std::fmt::Display for Dropped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection dropped by a fault")
+    }
+}
+
+impl std::error::Error for Dropped {}
+
+async fn respond(sim: Arc<Sim>, req: Request<Incoming>) -> Result<Response<Body>, Dropped> {
     let (parts, body) = req.into_parts();
     let reply = match read_body(body).await {
         Ok(body) => dispatch(&sim, &parts, body).await,
-        Err(e) => e.into(),
+        Err(e) => Ok(e.into()),
+    };
+    let reply = match reply {
+        Ok(r) => r,
+        Err(Dropped) => {
+            if sim.log_requests {
+                eprintln!("kubesim: {} {} dropped", parts.method, parts.uri);
+            }
+            return Err(Dropped);
+        }
     };
     if sim.log_requests {
         eprintln!("kubesim: {} {} {}", parts.method, parts.uri, reply.status);
@@ -103,7 +124,7 @@ async fn respond(sim: Arc<Sim>, req: Request<Incoming>) -> Response<Body> {
             h.append(name, v);
         }
     }
-    resp
+    Ok(resp)
 }
 
 fn header<'a>(parts: &'a hyper::http::request::Parts, name: &str) -> &'a str {
@@ -114,10 +135,14 @@ fn header<'a>(parts: &'a hyper::http::request::Parts, name: &str) -> &'a str {
         .unwrap_or("")
 }
 
-async fn dispatch(sim: &Arc<Sim>, parts: &hyper::http::request::Parts, body: Bytes) -> Reply {
+async fn dispatch(
+    sim: &Arc<Sim>,
+    parts: &hyper::http::request::Parts,
+    body: Bytes,
+) -> Result<Reply, Dropped> {
     let user = match auth::authenticate(&parts.headers, &sim.tokens) {
         Ok(u) => u,
-        Err(e) => return e.into(),
+        Err(e) => return Ok(e.into()),
     };
     let path = parts.uri.path();
     let query = Query::parse(parts.uri.query());
@@ -161,7 +186,7 @@ async fn dispatch(sim: &Arc<Sim>, parts: &hyper::http::request::Parts, body: Byt
             },
         };
         if let Err(e) = auth::authorize(&user, &attrs) {
-            return e.into();
+            return Ok(e.into());
         }
         if attrs.resource.is_empty() {
             path.to_string()
@@ -169,9 +194,45 @@ async fn dispatch(sim: &Arc<Sim>, parts: &hyper::http::request::Parts, body: Byt
             attrs.resource.clone()
         }
     };
-    if !matches!(route, Route::Control(_)) {
-        sim.metrics.record(verb, &record);
+    let user_agent = header(parts, "user-agent");
+    let plan = if matches!(route, Route::Control(_)) {
+        Plan::default()
+    } else {
+        sim.metrics.record(verb, &record, user_agent);
+        sim.faults.plan(verb, &record)
+    };
+    if plan.latency_ms > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(plan.latency_ms)).await;
     }
+    if plan.drop_before {
+        return Err(Dropped);
+    }
+    if let Some((code, retry_after)) = plan.status {
+        return Ok(faults::status_reply(code, retry_after));
+    }
+    if plan.gone {
+        return Ok(faults::gone_reply(verb == "watch", sim.store().rv()));
+    }
+    let reply = route_request(sim, parts, route, verb, query, body, user_agent).await;
+    if plan.drop_after {
+        // Let a streamed answer (watch) go; the client sees no answer.
+        return Err(Dropped);
+    }
+    Ok(match plan.watch_close {
+        Some(k) if verb == "watch" => faults::close_after(reply, k),
+        _ => reply,
+    })
+}
+
+async fn route_request(
+    sim: &Arc<Sim>,
+    parts: &hyper::http::request::Parts,
+    route: Route,
+    verb: &'static str,
+    query: Query,
+    body: Bytes,
+    user_agent: &str,
+) -> Reply {
     let accept = header(parts, "accept");
     let get_only = |r: Reply| {
         if parts.method == Method::GET {
@@ -206,7 +267,9 @@ async fn dispatch(sim: &Arc<Sim>, parts: &hyper::http::request::Parts, body: Byt
                 None => Reply::page_not_found(),
             })
         }
-        Route::Control(rest) => control::handle(sim, &parts.method, &rest, parts.uri.query()).await,
+        Route::Control(rest) => {
+            control::handle(sim, &parts.method, &rest, parts.uri.query(), &body).await
+        }
         Route::UnknownResource => ApiError::unknown_resource().into(),
         Route::NotFound => Reply::page_not_found(),
         Route::Resource(t) => {
@@ -218,7 +281,7 @@ async fn dispatch(sim: &Arc<Sim>, parts: &hyper::http::request::Parts, body: Byt
                 body,
                 content_type: header(parts, "content-type").to_string(),
                 accept: accept.to_string(),
-                user_agent: header(parts, "user-agent").to_string(),
+                user_agent: user_agent.to_string(),
             };
             verbs::handle(call).await
         }

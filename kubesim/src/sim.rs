@@ -49,6 +49,8 @@ pub struct Sim {
     pub log_requests: bool,
     /// The controllers' clock and loop, when they run.
     pub controllers: Option<crate::controllers::Handle>,
+    /// Request fault rules (`/_sim/faults`).
+    pub faults: crate::faults::Faults,
 }
 
 impl Sim {
@@ -65,6 +67,7 @@ impl Sim {
             clock: Box::new(WallClock),
             log_requests: false,
             controllers: None,
+            faults: crate::faults::Faults::default(),
         }
     }
 

@@ -6,6 +6,7 @@ mod bench;
 mod binary;
 mod client;
 mod controllers;
+mod faults;
 mod isolation;
 mod kube_rs;
 mod kubectl;
