@@ -290,13 +290,36 @@ fn cells(rt: &ResourceType, o: &Map<String, Value>, now: i64) -> Vec<Value> {
                 .iter()
                 .map(|c| c["restartCount"].as_i64().unwrap_or(0))
                 .sum();
+            // printPod: the last container's waiting or terminated reason
+            // wins over the phase (CrashLoopBackOff, ErrImagePull, Error).
+            let mut reason = text(o, &["status", "reason"]);
+            if reason.is_empty() {
+                reason = text(o, &["status", "phase"]);
+            }
+            let mut running = false;
+            for c in statuses.iter().rev() {
+                let why = |state: &str| c["state"][state]["reason"].as_str().unwrap_or("");
+                if !why("waiting").is_empty() {
+                    reason = why("waiting").to_string();
+                } else if !why("terminated").is_empty() {
+                    reason = why("terminated").to_string();
+                } else if c["ready"] == true && c["state"]["running"].is_object() {
+                    running = true;
+                }
+            }
+            if reason == "Completed" && running {
+                reason = "Running".into();
+            }
+            if get(o, &["metadata", "deletionTimestamp"]).is_some() {
+                reason = "Terminating".into();
+            }
             let ip = text(o, &["status", "podIP"]);
             let node = text(o, &["spec", "nodeName"]);
             let or_none = |s: String| if s.is_empty() { "<none>".into() } else { s };
             vec![
                 name,
                 json!(format!("{ready}/{total}")),
-                json!(text(o, &["status", "phase"])),
+                json!(reason),
                 json!(restarts.to_string()),
                 age(o, now),
                 json!(or_none(ip)),

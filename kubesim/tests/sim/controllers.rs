@@ -678,7 +678,15 @@ fn an_image_that_cannot_be_pulled_backs_off() {
     assert_eq!(
         cs["state"]["waiting"]["message"],
         "Back-off pulling image \"registry.example/app:pullfail\""
+    ); // kubectl get pods shows the waiting reason, as the real printer does.
+    let r = c.send(
+        "GET",
+        "/api/v1/namespaces/default/pods",
+        &[("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io")],
+        None,
     );
+    let table = r.json();
+    assert_eq!(table["rows"][0]["cells"][2], "ImagePullBackOff", "{table}");
 }
 
 /// Everything that happened to workloads, pods, claims and events, as a
