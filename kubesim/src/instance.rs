@@ -42,6 +42,10 @@ pub struct Options {
     /// More can be added, listed and cleared at run time through
     /// `/_sim/faults`.
     pub faults: Vec<crate::faults::Fault>,
+    /// `--state FILE`: load the objects and resourceVersion counter from
+    /// FILE when it exists (instead of the fresh cluster's objects), and
+    /// save them there after each batch of writes (`src/persist.rs`).
+    pub state: Option<std::path::PathBuf>,
 }
 
 /// The default library speed (virtual seconds per real second).
@@ -59,6 +63,7 @@ impl Default for Options {
             speed: DEFAULT_SPEED,
             seed: None,
             faults: Vec::new(),
+            state: None,
         }
     }
 }
@@ -74,6 +79,8 @@ pub enum SpawnError {
         #[source]
         source: std::io::Error,
     },
+    #[error(transparent)]
+    State(#[from] crate::persist::StateError),
     #[error("cannot start the runtime: {0}")]
     Runtime(#[source] std::io::Error),
 }
@@ -167,7 +174,14 @@ pub fn spawn_with(opts: Options) -> Result<Instance, SpawnError> {
     if let Ok(mut a) = sim.address.lock() {
         *a = format!("127.0.0.1:{port}");
     }
-    bootstrap::populate(&sim);
+    let loaded = match &opts.state {
+        Some(path) => crate::persist::load(path)?,
+        None => None,
+    };
+    match loaded {
+        Some((rv, objects)) => sim.store().restore(rv, objects),
+        None => bootstrap::populate(&sim),
+    }
     if controllers.is_some() {
         controllers::populate(&sim);
     }
@@ -178,6 +192,7 @@ pub fn spawn_with(opts: Options) -> Result<Instance, SpawnError> {
         .build()
         .map_err(SpawnError::Runtime)?;
     let (stop, stopped) = oneshot::channel::<()>();
+    let state = opts.state.clone();
     let acceptor = TlsAcceptor::from(tls.config.clone());
     let thread = std::thread::Builder::new()
         .name(format!("kubesim-{port}"))
@@ -188,6 +203,9 @@ pub fn spawn_with(opts: Options) -> Result<Instance, SpawnError> {
                     Err(_) => return,
                 };
                 tokio::spawn(gc::run(sim.clone()));
+                if let Some(path) = state {
+                    tokio::spawn(crate::persist::run(sim.clone(), path));
+                }
                 if let Some((clock, rx)) = controllers {
                     tokio::spawn(controllers::run(sim.clone(), clock, rx));
                 }

@@ -24,6 +24,7 @@ mod metrics;
 mod object;
 mod openapi;
 mod patch;
+mod persist;
 mod proto;
 mod query;
 mod reply;
@@ -44,4 +45,5 @@ mod yaml;
 
 pub use faults::{Action as FaultAction, Fault};
 pub use instance::{DEFAULT_SPEED, Instance, Options, SpawnError, spawn, spawn_with};
+pub use persist::StateError;
 pub use sim::Timing;

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use tokio::io::AsyncReadExt;
 
-const USAGE: &str = "usage: kubesim [--port N] [--kubeconfig-out PATH] [--token T] [--read-only-token T] [--speed X] [--no-controllers] [--ignore-stdin] [--log-requests] [--fault SPEC]...";
+const USAGE: &str = "usage: kubesim [--port N] [--kubeconfig-out PATH] [--token T] [--read-only-token T] [--speed X] [--no-controllers] [--ignore-stdin] [--log-requests] [--fault SPEC]... [--state FILE]";
 
 struct Args {
     opts: kubesim::Options,
@@ -46,6 +46,7 @@ fn parse(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
             "--no-controllers" => args.opts.controllers = false,
             "--ignore-stdin" => args.ignore_stdin = true,
             "--log-requests" => args.opts.log_requests = true,
+            "--state" => args.opts.state = Some(value("--state")?.into()),
             "--fault" => args.opts.faults.push(
                 kubesim::Fault::parse(&value("--fault")?).map_err(|e| format!("--fault: {e}"))?,
             ),

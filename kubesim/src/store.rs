@@ -308,6 +308,30 @@ impl Store {
         let _ = self.hub.send(ev);
     }
 
+    /// Every object and the counter (for `--state`, `src/persist.rs`).
+    pub fn snapshot(&self) -> (u64, Vec<(Key, Arc<Entry>)>) {
+        let objects = self
+            .objects
+            .iter()
+            .map(|(k, e)| (k.clone(), e.clone()))
+            .collect();
+        (self.rv, objects)
+    }
+
+    /// Replaces the contents with a saved state, without events; watches
+    /// can resume from `rv` on.
+    pub fn restore(&mut self, rv: u64, objects: Vec<(Key, Entry)>) {
+        self.objects.clear();
+        self.uids.clear();
+        self.history.clear();
+        for (key, entry) in objects {
+            self.uids.insert(entry.uid.clone(), key.clone());
+            self.objects.insert(key, Arc::new(entry));
+        }
+        self.rv = rv;
+        self.oldest = rv;
+    }
+
     /// Subscribes to live events.
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
         self.hub.subscribe()

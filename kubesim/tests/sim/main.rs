@@ -10,5 +10,6 @@ mod faults;
 mod isolation;
 mod kube_rs;
 mod kubectl;
+mod persist;
 mod replay;
 mod ssa;
