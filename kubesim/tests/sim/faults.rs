@@ -308,3 +308,43 @@ fn request_counter_by_user_agent() {
     c.delete("/_sim/requests");
     assert_eq!(c.get("/_sim/requests").json()["byUserAgent"], json!([]));
 }
+
+#[test]
+fn fault_flags_on_the_binary() {
+    let dir = crate::persist::tmp("fault-flag");
+    let (mut child, c) = crate::persist::start_binary(
+        &dir,
+        &[
+            "--fault",
+            "503,verb=get,resource=namespaces,times=1,retry-after=2",
+            "--fault",
+            "latency=10,verb=list",
+        ],
+    );
+    let r = c.get("/api/v1/namespaces/default");
+    assert_eq!(r.status, 503);
+    assert_eq!(r.header("retry-after"), Some("2"));
+    assert_eq!(c.get("/api/v1/namespaces/default").status, 200);
+    let specs: Vec<String> = c.get("/_sim/faults").json()["faults"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["spec"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        specs,
+        [
+            "503,verb=get,resource=namespaces,times=1,retry-after=2",
+            "latency=10,verb=list"
+        ]
+    );
+    drop(child.stdin.take());
+    let _ = child.wait();
+    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_kubesim"))
+        .args(["--fault", "teapot"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--fault: unknown fault action"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

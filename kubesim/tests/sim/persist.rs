@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::client::{Client, eventually};
 
-fn tmp(tag: &str) -> std::path::PathBuf {
+pub fn tmp(tag: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("kubesim-state-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -31,11 +31,13 @@ fn decode_base64(s: &str) -> String {
     String::from_utf8(out).unwrap()
 }
 
-/// The binary with `--state`; returns the child and a client.
-fn start_binary(dir: &std::path::Path) -> (Child, Client) {
+/// The binary with `--state DIR/state.jsonl` and `extra` arguments;
+/// returns the child and a client.
+pub fn start_binary(dir: &std::path::Path, extra: &[&str]) -> (Child, Client) {
     let kubeconfig = dir.join("kubeconfig");
     let mut child = Command::new(env!("CARGO_BIN_EXE_kubesim"))
         .args(["--port", "0", "--no-controllers", "--token", "admin"])
+        .args(extra)
         .arg("--state")
         .arg(dir.join("state.jsonl"))
         .arg("--kubeconfig-out")
@@ -78,7 +80,7 @@ fn rv(c: &Client) -> u64 {
 #[test]
 fn state_survives_a_sigkill_and_restart() {
     let dir = tmp("kill");
-    let (mut child, c) = start_binary(&dir);
+    let (mut child, c) = start_binary(&dir, &[]);
     let ns = "/api/v1/namespaces/default/configmaps";
     for i in 0..20 {
         let r = c.post_json(
@@ -99,7 +101,7 @@ fn state_survives_a_sigkill_and_restart() {
     child.kill().unwrap();
     let _ = child.wait();
 
-    let (mut child, c) = start_binary(&dir);
+    let (mut child, c) = start_binary(&dir, &[]);
     assert_eq!(rv(&c), before, "the counter is restored");
     assert_eq!(c.get("/_sim/stats").json()["objects"], objects);
     let cm = c.get(&format!("{ns}/cm-7")).json();
