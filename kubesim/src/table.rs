@@ -198,8 +198,63 @@ fn columns(rt: &ResourceType) -> Vec<(&'static str, &'static str, u8)> {
             ("Images", s, 1),
             ("Selector", s, 1),
         ],
+        ("", "events") => vec![
+            ("Last Seen", s, 0),
+            ("Type", s, 0),
+            ("Reason", s, 0),
+            ("Object", s, 0),
+            ("Subobject", s, 1),
+            ("Source", s, 1),
+            ("Message", s, 0),
+            ("First Seen", s, 1),
+            ("Count", s, 1),
+            ("Name", s, 1),
+        ],
         _ => vec![("Name", s, 0), ("Created At", "date", 0)],
     }
+}
+
+/// The Event printer's cells (Last Seen ... Name).
+fn event_cells(o: &Map<String, Value>, now: i64) -> Vec<Value> {
+    let since = |k: &str| {
+        let t = text(o, &[k]);
+        let t = if t.is_empty() {
+            text(o, &["eventTime"])
+        } else {
+            t
+        };
+        match clock::parse_rfc3339(&t) {
+            Some(t) => human_duration(now - t),
+            None => "<unknown>".into(),
+        }
+    };
+    let source = {
+        let c = text(o, &["source", "component"]);
+        let c = if c.is_empty() {
+            text(o, &["reportingComponent"])
+        } else {
+            c
+        };
+        let h = text(o, &["source", "host"]);
+        if h.is_empty() { c } else { format!("{c}, {h}") }
+    };
+    let count = get(o, &["count"]).and_then(Value::as_i64).unwrap_or(1);
+    vec![
+        json!(since("lastTimestamp")),
+        json!(text(o, &["type"])),
+        json!(text(o, &["reason"])),
+        json!(format!(
+            "{}/{}",
+            text(o, &["involvedObject", "kind"]).to_lowercase(),
+            text(o, &["involvedObject", "name"])
+        )),
+        json!(text(o, &["involvedObject", "fieldPath"])),
+        json!(source),
+        json!(text(o, &["message"])),
+        json!(since("firstTimestamp")),
+        json!(count.to_string()),
+        json!(text(o, &["metadata", "name"])),
+    ]
 }
 
 fn job_status(o: &Map<String, Value>) -> String {
@@ -277,6 +332,7 @@ fn cells(rt: &ResourceType, o: &Map<String, Value>, now: i64) -> Vec<Value> {
                 json!(sel),
             ]
         }
+        ("", "events") => event_cells(o, now),
         ("", "pods") => {
             let total = get(o, &["spec", "containers"])
                 .and_then(Value::as_array)

@@ -1232,3 +1232,34 @@ fn an_on_failure_job_counts_restarts_against_its_backoff_limit() {
         "{j}"
     );
 }
+
+#[test]
+fn kubectl_get_events_prints_the_event_columns() {
+    let (_inst, c) = manual();
+    create(&c, DEPLOYMENTS, deployment("web", "nginx:1.27", 1));
+    advance(&c, 1.0);
+    let r = c.send(
+        "GET",
+        "/api/v1/namespaces/default/events",
+        &[("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io")],
+        None,
+    );
+    let table = r.json();
+    let names: Vec<&str> = table["columnDefinitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(&names[..4], ["Last Seen", "Type", "Reason", "Object"]);
+    let row = table["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["cells"][2] == "ScalingReplicaSet")
+        .unwrap();
+    assert_eq!(row["cells"][1], "Normal");
+    assert_eq!(row["cells"][3], "deployment/web");
+    assert_eq!(row["cells"][5], "deployment-controller");
+    assert_eq!(row["cells"][8], "1");
+}
