@@ -128,7 +128,15 @@ pub fn spawn() -> Result<Instance, SpawnError> {
 
 /// Starts an instance with `opts`.
 pub fn spawn_with(opts: Options) -> Result<Instance, SpawnError> {
-    let tls = tls::generate()?;
+    // With --state, the CA, certificate and token outlive a restart.
+    let identity = opts
+        .state
+        .as_deref()
+        .and_then(crate::persist::load_identity);
+    let (tls, saved_token) = match identity {
+        Some((token, parts)) => (tls::from_parts(parts)?, Some(token)),
+        None => (tls::generate()?, None),
+    };
     let listener = std::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, opts.port)))
         .map_err(|source| SpawnError::Listen {
             port: opts.port,
@@ -145,7 +153,16 @@ pub fn spawn_with(opts: Options) -> Result<Instance, SpawnError> {
         .set_nonblocking(true)
         .map_err(SpawnError::Runtime)?;
     let rng = crate::ids::Rng::default();
-    let token = opts.token.clone().unwrap_or_else(|| rng.token());
+    let token = opts
+        .token
+        .clone()
+        .or(saved_token)
+        .unwrap_or_else(|| rng.token());
+    if let Some(path) = &opts.state
+        && let Err(e) = crate::persist::save_identity(path, &token, &tls.parts)
+    {
+        eprintln!("kubesim: cannot save {}.identity: {e}", path.display());
+    }
     let tokens = Tokens {
         admin: token.clone(),
         read_only: opts.read_only_token.clone(),

@@ -165,3 +165,43 @@ pub async fn run(sim: Arc<Sim>, path: PathBuf) {
         let _ = tokio::task::spawn_blocking(move || save_now(&sim, &path)).await;
     }
 }
+
+/// `FILE.identity`: the token and TLS parts, so that a restarted instance
+/// keeps its kubeconfig valid (same CA, certificate and token).
+fn identity_path(state: &Path) -> PathBuf {
+    let mut p = state.as_os_str().to_owned();
+    p.push(".identity");
+    PathBuf::from(p)
+}
+
+/// The saved token and TLS parts of `state`, if any.
+pub fn load_identity(state: &Path) -> Option<(String, crate::tls::Parts)> {
+    let text = std::fs::read_to_string(identity_path(state)).ok()?;
+    let v: Value = serde_json::from_str(&text).ok()?;
+    let b = |k: &str| v[k].as_str().and_then(crate::base64::decode);
+    Some((
+        v["token"].as_str()?.to_string(),
+        crate::tls::Parts {
+            ca_pem: v["caPem"].as_str()?.to_string(),
+            ca: b("ca")?,
+            cert: b("cert")?,
+            key: b("key")?,
+        },
+    ))
+}
+
+/// Saves the token and TLS parts next to `state`.
+pub fn save_identity(state: &Path, token: &str, parts: &crate::tls::Parts) -> std::io::Result<()> {
+    let v = serde_json::json!({
+        "token": token,
+        "caPem": parts.ca_pem,
+        "ca": crate::base64::encode(&parts.ca),
+        "cert": crate::base64::encode(&parts.cert),
+        "key": crate::base64::encode(&parts.key),
+    });
+    let path = identity_path(state);
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    std::fs::write(&tmp, v.to_string())?;
+    std::fs::rename(&tmp, path)
+}

@@ -25,6 +25,38 @@ pub enum TlsError {
 pub struct Tls {
     pub ca_pem: String,
     pub config: Arc<ServerConfig>,
+    /// What [`from_parts`] needs to rebuild it (kept with `--state`).
+    pub parts: Parts,
+}
+
+/// The CA certificate and the server's certificate and key, DER.
+#[derive(Debug, Clone)]
+pub struct Parts {
+    pub ca_pem: String,
+    pub ca: Vec<u8>,
+    pub cert: Vec<u8>,
+    pub key: Vec<u8>,
+}
+
+/// Rebuilds the configuration from saved parts.
+pub fn from_parts(parts: Parts) -> Result<Tls, TlsError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![
+                CertificateDer::from(parts.cert.clone()),
+                CertificateDer::from(parts.ca.clone()),
+            ],
+            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(parts.key.clone())),
+        )?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Tls {
+        ca_pem: parts.ca_pem.clone(),
+        config: Arc::new(config),
+        parts,
+    })
 }
 
 /// Generates a CA and a server certificate for `127.0.0.1` and `localhost`.
@@ -53,20 +85,10 @@ pub fn generate() -> Result<Tls, TlsError> {
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     let cert = params.signed_by(&key, &issuer)?;
 
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()?
-        .with_no_client_auth()
-        .with_single_cert(
-            vec![
-                CertificateDer::from(cert.der().to_vec()),
-                CertificateDer::from(ca_cert.der().to_vec()),
-            ],
-            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
-        )?;
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(Tls {
+    from_parts(Parts {
         ca_pem: ca_cert.pem(),
-        config: Arc::new(config),
+        ca: ca_cert.der().to_vec(),
+        cert: cert.der().to_vec(),
+        key: key.serialize_der(),
     })
 }

@@ -137,10 +137,10 @@ fn library_instance_restarts_from_its_state() {
     let opts = || kubesim::Options {
         controllers: false,
         state: Some(state.clone()),
-        token: Some("t".into()),
         ..Default::default()
     };
     let sim = kubesim::spawn_with(opts()).unwrap();
+    let (token, ca) = (sim.token.clone(), sim.ca_pem.clone());
     let c = Client::new(&sim);
     let r = c.post_json(
         "/apis/apps/v1/namespaces/default/deployments",
@@ -163,6 +163,8 @@ fn library_instance_restarts_from_its_state() {
     });
     drop(sim);
     let sim = kubesim::spawn_with(opts()).unwrap();
+    // Same CA and token: a client's kubeconfig stays valid but for the port.
+    assert_eq!((&sim.token, &sim.ca_pem), (&token, &ca));
     let c = Client::new(&sim);
     assert_eq!(rv(&c), before);
     let got = c
