@@ -131,27 +131,15 @@ pub fn check_release_name(name: &str) -> Result<(), EnvironmentError> {
     Ok(())
 }
 
-/// Lowercase alphanumerics and `-`, alphanumeric at both ends, at most `max`.
+/// [`crate::names::dns1123_label`], saying why release names are short.
 fn dns1123_label(s: &str, max: usize) -> Result<(), String> {
-    if s.is_empty() {
-        return Err("it is empty".into());
-    }
-    if s.len() > max {
-        return Err(format!(
-            "it has {} characters, at most {max} are allowed (derived names such as <release>-collectstatic-<hash> must fit in 63)",
-            s.len()
-        ));
-    }
-    if !s
-        .chars()
-        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-    {
-        return Err("use only lowercase letters, digits and '-'".into());
-    }
-    if s.starts_with('-') || s.ends_with('-') {
-        return Err("it must start and end with a letter or digit".into());
-    }
-    Ok(())
+    crate::names::dns1123_label(s, max).map_err(|e| {
+        if s.len() > max {
+            format!("{e} (derived names such as <release>-collectstatic-<hash> must fit in 63)")
+        } else {
+            e
+        }
+    })
 }
 
 /// Every environment's default release name (`release.name`), for

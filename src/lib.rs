@@ -8,6 +8,7 @@ pub mod environment;
 pub mod lint;
 pub mod manifest;
 pub mod mask;
+pub mod names;
 pub mod ops;
 pub mod plan;
 pub mod release;

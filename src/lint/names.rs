@@ -9,36 +9,11 @@ use super::Context;
 use super::finding::{Findings, Subject};
 use super::path::{field, items, join_path};
 
-/// Lowercase alphanumerics and `-`, alphanumeric at both ends, ≤ `max`.
-pub fn dns1123_label(s: &str, max: usize) -> Result<(), String> {
-    if s.is_empty() {
-        return Err("it is empty".into());
-    }
-    if s.len() > max {
-        return Err(format!(
-            "it has {} characters, at most {max} are allowed",
-            s.len()
-        ));
-    }
-    if !s
-        .chars()
-        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-    {
-        return Err("use only lowercase letters, digits and '-'".into());
-    }
-    if s.starts_with('-') || s.ends_with('-') {
-        return Err("it must start and end with a letter or digit".into());
-    }
-    Ok(())
-}
+pub use crate::names::dns1123_label;
 
-/// A DNS-1123 label that starts with a letter.
+/// A DNS-1035 label (at most 63 characters).
 pub fn dns1035_label(s: &str) -> Result<(), String> {
-    dns1123_label(s, 63)?;
-    if !s.starts_with(|c: char| c.is_ascii_lowercase()) {
-        return Err("it must start with a lowercase letter (DNS-1035 label)".into());
-    }
-    Ok(())
+    crate::names::dns1035_label(s, 63)
 }
 
 /// Dot-separated DNS-1123 labels, ≤ 253 characters.

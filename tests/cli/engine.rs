@@ -366,7 +366,7 @@ fn a_killed_client_never_leaves_the_release_stuck() {
     install_dev(&sim);
     let dir = TempDir::new();
     let manifests = bulky_manifests(&dir, 3000);
-    let lease = [("THEBOT_LEASE_SECONDS", "3")];
+    let lease = [("THEBOT_LEASE_SECONDS", "5")];
     let mut child = sim.spawn(
         &[
             "upgrade",
@@ -398,7 +398,7 @@ fn a_killed_client_never_leaves_the_release_stuck() {
         &(2, "pending-upgrade".to_string())
     );
 
-    std::thread::sleep(Duration::from_millis(3500));
+    std::thread::sleep(Duration::from_millis(5500));
     let out = sim.thebot_env(&["upgrade", "--wait=false", "-n", "thebot-dev"], &lease);
     assert!(out.ok().contains("revision 3 deployed"), "{}", out.stdout);
     assert!(
