@@ -83,3 +83,34 @@ fn a_failed_migration_shows_the_jobs_log_and_leaves_the_backend() {
         "ghcr.io/the-bot/thebot-backend:1.4.0"
     );
 }
+
+#[test]
+fn a_secret_the_app_prints_into_its_log_is_masked() {
+    let sim = Sim::start();
+    let dir = crate::support::TempDir::new();
+    let m = dir.path().join("manifests");
+    std::fs::create_dir_all(&m).unwrap();
+    for entry in std::fs::read_dir(crate::support::repo().join("manifests")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), m.join(entry.file_name())).unwrap();
+    }
+    // A hook whose (fake) process prints the Telegram token, then fails.
+    std::fs::write(
+        m.join("leak.yaml"),
+        "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: {{ name(\"leak\") }}\n  namespace: {{ release.namespace }}\n  labels: {{ labels(\"leak\") }}\n  annotations:\n    thebot.io/hook: install,upgrade\nspec:\n  backoffLimit: 0\n  template:\n    metadata:\n      labels: {{ labels(\"leak\") }}\n    spec:\n      restartPolicy: Never\n      containers:\n      - name: leak\n        image: example/leak:jobfail\n        args: [echo, {{ values.secrets.telegramBotToken }}]\n",
+    )
+    .unwrap();
+    let out = sim.thebot(&[
+        "install",
+        "dev",
+        "--create-namespace",
+        "--timeout",
+        "2m",
+        "--manifests",
+        &m.display().to_string(),
+        "--set-string",
+        "secrets.telegramBotToken=tg-LeakyToken-99",
+    ]);
+    out.fails_with(4, &["thebot-dev-leak-", "log lines", "echo ***"]);
+    assert!(!out.stderr.contains("tg-LeakyToken-99"), "{}", out.stderr);
+}
