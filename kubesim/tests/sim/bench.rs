@@ -13,13 +13,18 @@ use serde_json::json;
 use crate::client::Client;
 
 /// The binary, started on port 0; its kubeconfig gives the token and CA.
-struct Binary {
+pub struct Binary {
     child: Child,
-    client: Client,
+    pub client: Client,
 }
 
 impl Binary {
-    fn start() -> Binary {
+    pub fn start() -> Binary {
+        Binary::start_with(&[])
+    }
+
+    /// The binary with extra arguments (`--no-controllers`...).
+    pub fn start_with(extra: &[&str]) -> Binary {
         static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let dir = std::env::temp_dir().join(format!("kubesim-bench-{}-{n}", std::process::id()));
@@ -28,6 +33,7 @@ impl Binary {
         let mut child = Command::new(env!("CARGO_BIN_EXE_kubesim"))
             .args(["--port", "0", "--kubeconfig-out"])
             .arg(&kubeconfig)
+            .args(extra)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
@@ -59,7 +65,7 @@ impl Binary {
         Binary { child, client }
     }
 
-    fn rss_mib(&self) -> f64 {
+    pub fn rss_mib(&self) -> f64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
         let kib: f64 = status
             .lines()
@@ -94,7 +100,7 @@ fn decode_base64(s: &str) -> String {
     String::from_utf8(out).unwrap()
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
+pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 

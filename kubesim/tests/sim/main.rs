@@ -3,6 +3,7 @@
 
 mod basics;
 mod bench;
+mod bench_load;
 mod binary;
 mod client;
 mod controllers;
