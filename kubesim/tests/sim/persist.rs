@@ -37,7 +37,7 @@ pub fn start_binary(dir: &std::path::Path, extra: &[&str]) -> (Child, Client) {
     let kubeconfig = dir.join("kubeconfig");
     let mut child = Command::new(env!("CARGO_BIN_EXE_kubesim"))
         .args(["--port", "0", "--no-controllers", "--token", "admin"])
-        .args(extra)
+        .args(extra) // after --port 0: a later --port wins
         .arg("--state")
         .arg(dir.join("state.jsonl"))
         .arg("--kubeconfig-out")
@@ -188,5 +188,35 @@ fn a_broken_state_file_is_an_error() {
     .err()
     .expect("a broken state does not start");
     assert!(err.to_string().contains(":1:"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_restart_on_the_same_port_keeps_the_kubeconfig_valid() {
+    let dir = tmp("port");
+    let (mut child, c) = start_binary(&dir, &[]);
+    let kubeconfig = std::fs::read_to_string(dir.join("kubeconfig")).unwrap();
+    let port = kubeconfig
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("server: https://127.0.0.1:"))
+        .unwrap()
+        .to_string();
+    let ns = "/api/v1/namespaces/default/configmaps";
+    assert_eq!(
+        c.post_json(ns, &json!({"metadata": {"name": "a"}})).status,
+        201
+    );
+    std::thread::sleep(Duration::from_millis(150));
+    child.kill().unwrap();
+    let _ = child.wait();
+    let (mut child, _) = start_binary(&dir, &["--port", &port]);
+    // The client of the first instance (its CA, its token) still works.
+    assert_eq!(c.get(&format!("{ns}/a")).status, 200);
+    assert_eq!(
+        std::fs::read_to_string(dir.join("kubeconfig")).unwrap(),
+        kubeconfig
+    );
+    drop(child.stdin.take());
+    let _ = child.wait();
     let _ = std::fs::remove_dir_all(&dir);
 }
