@@ -60,6 +60,7 @@ measure() { # label, then the thebot arguments
 
 measure "synthetic 500 objects, first install" install dev --name synth -n synth --create-namespace --manifests "$tmp/synthetic"
 measure "synthetic 500 objects, no-op upgrade" upgrade dev --name synth -n synth --manifests "$tmp/synthetic"
-measure "dev platform, first install" install dev --create-namespace
+measure "dev platform, first install (waiting)" install dev --create-namespace
+measure "dev platform, first install (--wait=false)" install dev --name apply-only -n apply-only --create-namespace --wait=false
 objects=$("$bin/thebot" template dev | grep -c '^kind:')
 echo "dev platform: $objects objects"
