@@ -12,7 +12,9 @@
 //! `503,verb=create,resource=configmaps,every=2,times=1,retry-after=1`.
 //! Actions: `latency=MS`, `500`, `503`, `429`, `drop-before`, `drop-after`,
 //! `watch-close=K` (K events, then the stream ends; `watch-close` is 0),
-//! `gone` (410 on a watch: 200 + an ERROR Expired event). Keys: `verb`,
+//! `gone` (410 on a watch: 200 + an ERROR Expired event; with a `verb`
+//! other than watch, a 410 Status). `watch-close` and `gone` without a
+//! `verb` apply to watches only. Keys: `verb`,
 //! `resource` (`configmaps`, `deployments/status`; `*` or absent: any),
 //! `every=N` (the N-th, 2N-th... matching request; default 1), `seed=S`
 //! with `probability=P` (a seeded generator instead of `every`),
@@ -210,7 +212,7 @@ impl Fault {
         let verb_ok = match &self.verb {
             Some(v) => v == verb,
             // Watch faults apply to watches unless a verb says otherwise.
-            None => !matches!(self.action, Action::WatchClose(_)) || verb == "watch",
+            None => !matches!(self.action, Action::WatchClose(_) | Action::Gone) || verb == "watch",
         };
         verb_ok && self.resource.as_deref().is_none_or(|r| r == resource)
     }

@@ -220,15 +220,19 @@ pub fn spawn_with(opts: Options) -> Result<Instance, SpawnError> {
                     Err(_) => return,
                 };
                 tokio::spawn(gc::run(sim.clone()));
-                if let Some(path) = state {
+                if let Some(path) = state.clone() {
                     tokio::spawn(crate::persist::run(sim.clone(), path));
                 }
                 if let Some((clock, rx)) = controllers {
                     tokio::spawn(controllers::run(sim.clone(), clock, rx));
                 }
                 tokio::select! {
-                    _ = server::serve(listener, acceptor, sim) => {}
+                    _ = server::serve(listener, acceptor, sim.clone()) => {}
                     _ = stopped => {}
+                }
+                // A clean stop (drop, SIGTERM, stdin closed) loses nothing.
+                if let Some(path) = &state {
+                    crate::persist::save_now(&sim, path);
                 }
             });
             runtime.shutdown_background();

@@ -132,7 +132,14 @@ pub fn save(path: &Path, rv: u64, objects: &[(Key, Arc<Entry>)]) -> std::io::Res
     std::fs::rename(&tmp, path)
 }
 
-fn save_now(sim: &Sim, path: &Path) {
+/// One save at a time (the batch saver and the final save at a stop), each
+/// taking its snapshot under this lock, so that a later save is never
+/// overwritten by an older snapshot.
+static SAVING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Saves the state now.
+pub fn save_now(sim: &Sim, path: &Path) {
+    let _one = SAVING.lock().unwrap_or_else(|e| e.into_inner());
     let (rv, objects) = sim.store().snapshot();
     if let Err(e) = save(path, rv, &objects) {
         eprintln!("kubesim: cannot save the state to {}: {e}", path.display());

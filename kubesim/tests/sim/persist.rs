@@ -157,10 +157,16 @@ fn library_instance_restarts_from_its_state() {
     );
     assert_eq!(r.status, 201, "{}", r.text());
     let created = r.json();
-    let before = rv(&c);
     eventually("the state file holds the deployment", || {
         std::fs::read_to_string(&state).is_ok_and(|s| s.contains("\"name\":\"web\""))
     });
+    // Written just before a clean stop: saved by the stop.
+    let r = c.post_json(
+        "/api/v1/namespaces/default/configmaps",
+        &json!({"metadata": {"name": "last"}}),
+    );
+    assert_eq!(r.status, 201);
+    let before = rv(&c);
     drop(sim);
     let sim = kubesim::spawn_with(opts()).unwrap();
     // Same CA and token: a client's kubeconfig stays valid but for the port.
