@@ -164,6 +164,15 @@ async fn apply_one(
     let after = serde_json::to_value(&applied).unwrap_or(Value::Null);
     let action = match before {
         None => Action::Created,
+        // A dry run persists nothing, so its resourceVersion never moves:
+        // compare what the object would be with what it is.
+        Some(b) if opts.dry_run => {
+            if comparable(b.value.clone()) == comparable(after.clone()) {
+                Action::Unchanged
+            } else {
+                Action::Configured
+            }
+        }
         Some(b)
             if b.resource_version.as_str()
                 == applied.metadata.resource_version.as_deref().unwrap_or("") =>
@@ -187,6 +196,30 @@ async fn apply_one(
         action,
         generation: applied.metadata.generation,
     })
+}
+
+/// An object without what the server maintains (managedFields,
+/// resourceVersion, generation, uid, timestamps, status) and without kind
+/// and apiVersion (listed items lack them): what a change is judged on.
+pub fn comparable(mut v: Value) -> Value {
+    if let Some(m) = v.get_mut("metadata").and_then(Value::as_object_mut) {
+        for k in [
+            "managedFields",
+            "resourceVersion",
+            "generation",
+            "uid",
+            "creationTimestamp",
+            "selfLink",
+        ] {
+            m.shift_remove(k);
+        }
+    }
+    if let Some(o) = v.as_object_mut() {
+        for k in ["status", "kind", "apiVersion"] {
+            o.shift_remove(k);
+        }
+    }
+    v
 }
 
 /// thebot's own Apply entry of an object's managedFields.

@@ -53,6 +53,10 @@ pub struct OutcomeArgs {
     /// Result format (progress stays on stderr).
     #[arg(short, long, value_enum, default_value_t = Format::Table)]
     pub output: Format,
+    /// client: print the plan; server: send every write with dryRun=All and
+    /// report what would change. Neither touches records or the lock.
+    #[arg(long = "dry-run", value_enum, value_name = "client|server", num_args = 0..=1, default_missing_value = "client")]
+    pub dry_run: Option<crate::ops::dry_run::DryRun>,
 }
 
 /// Output flags shared by the commands that change a release.
@@ -393,6 +397,29 @@ fn run_deploy(
     progress: &ProgressArgs,
     outcome: &OutcomeArgs,
 ) -> anyhow::Result<()> {
+    if let Some(how) = outcome.dry_run {
+        let report = runtime()?.block_on(crate::ops::dry_run::dry_run(mode, &opts, how))?;
+        if outcome.output != Format::Table {
+            ui::print_data(outcome.output, &report);
+            return Ok(());
+        }
+        println!(
+            "Dry run ({how:?}) of release {} in namespace {}: nothing was changed.",
+            report.name, report.namespace
+        );
+        let lines = if report.changes.is_empty() {
+            &report.plan
+        } else {
+            &report.changes
+        };
+        for l in lines {
+            println!("  {l}");
+        }
+        for p in &report.prune {
+            println!("  would prune {p}");
+        }
+        return Ok(());
+    }
     let sink = StderrSink::new(progress.quiet, progress.no_color);
     let done = runtime()?.block_on(deploy::deploy(mode, &opts, &sink as &dyn Sink))?;
     if outcome.output != Format::Table {

@@ -215,13 +215,13 @@ fn verb(mode: Mode, revision: u32) -> &'static str {
 }
 
 /// What one operation applies, and what its record will say.
-struct Plan {
-    env: String,
-    layers: Vec<UserLayer>,
-    merged: Value,
-    objects: Vec<Object>,
-    notes: String,
-    rollback_of: Option<u32>,
+pub struct Plan {
+    pub env: String,
+    pub layers: Vec<UserLayer>,
+    pub merged: Value,
+    pub objects: Vec<Object>,
+    pub notes: String,
+    pub rollback_of: Option<u32>,
 }
 
 async fn run(
@@ -469,7 +469,7 @@ fn runs_on_rollback(o: &Object) -> bool {
 
 /// The revision a rollback re-applies: `to`, or the newest before the
 /// current one that was deployed or superseded (never blindly N-1).
-fn rollback_target(entries: &[Entry], to: Option<u32>) -> Result<Plan, OpError> {
+pub(crate) fn rollback_target(entries: &[Entry], to: Option<u32>) -> Result<Plan, OpError> {
     let current = history::latest(entries)
         .ok_or_else(|| OpError::Failed("the release has no revision to roll back to".into()))?;
     let record = match to {
@@ -534,7 +534,7 @@ fn rollback_notes(bundle: &Bundle, release: &ReleaseRef, plan: &Plan) -> String 
 }
 
 /// (release, environment, layers replayed from the previous revision).
-async fn identify(
+pub(crate) async fn identify(
     mode: Mode,
     opts: &DeployOptions,
     bundle: &Bundle,

@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::session;
 use super::{LayerArg, OpError, read_layers};
 use crate::apply::live::LiveIndex;
-use crate::apply::{FIELD_MANAGER, api_for, describe};
+use crate::apply::{FIELD_MANAGER, api_for, comparable, describe};
 use crate::bundle::Bundle;
 use crate::cluster::ConnectOptions;
 use crate::manifest::Object;
@@ -47,32 +47,6 @@ impl DiffReport {
     pub fn has_changes(&self) -> bool {
         !(self.added.is_empty() && self.removed.is_empty() && self.changed.is_empty())
     }
-}
-
-/// What is compared of an object.
-fn normalise(mut v: Value) -> Value {
-    if let Some(m) = v.get_mut("metadata").and_then(Value::as_object_mut) {
-        for k in [
-            "managedFields",
-            "resourceVersion",
-            "generation",
-            "uid",
-            "creationTimestamp",
-            "selfLink",
-        ] {
-            m.shift_remove(k);
-        }
-    }
-    if let Some(o) = v.as_object_mut() {
-        o.shift_remove("status");
-    }
-    // Listed items come without kind and apiVersion; the object is named
-    // in the diff's header anyway.
-    if let Some(o) = v.as_object_mut() {
-        o.shift_remove("kind");
-        o.shift_remove("apiVersion");
-    }
-    v
 }
 
 /// Secret values become `(masked)`, or `(masked, changed)` on the new
@@ -202,7 +176,7 @@ pub async fn diff(opts: &DiffOptions) -> Result<DiffReport, OpError> {
                 continue;
             }
         };
-        let (mut old, mut new) = (normalise(before.value.clone()), normalise(after));
+        let (mut old, mut new) = (comparable(before.value.clone()), comparable(after));
         if id.kind == "Secret" {
             mask_secret_pair(&mut old, &mut new);
         }

@@ -4,6 +4,7 @@ pub mod atomic;
 pub mod deploy;
 pub mod diagnose;
 pub mod diff;
+pub mod dry_run;
 pub mod error;
 pub mod events;
 pub mod get;

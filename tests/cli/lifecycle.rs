@@ -409,3 +409,52 @@ fn diff_shows_exactly_the_changed_field_and_masks_secrets() {
         "the dry run persisted nothing"
     );
 }
+
+#[test]
+fn dry_runs_change_nothing() {
+    let client = crate::support::thebot(&["install", "dev", "--dry-run"]);
+    assert!(
+        client
+            .ok()
+            .contains("1-config ConfigMap/thebot-dev/thebot-dev-config"),
+        "{}",
+        client.stdout
+    );
+
+    let sim = Sim::start();
+    sim.thebot(&["install", "dev", "--create-namespace", "--timeout", "2m"])
+        .ok();
+    let before = sim.resource_versions("thebot-dev");
+    let out = sim.thebot(&[
+        "upgrade",
+        "-n",
+        "thebot-dev",
+        "--dry-run=server",
+        "--set",
+        "app.logLevel=WARNING,ingress.enabled=false",
+    ]);
+    let text = out.ok();
+    assert!(
+        text.contains("configured ConfigMap/thebot-dev/thebot-dev-config"),
+        "{text}"
+    );
+    assert!(
+        text.contains("unchanged Service/thebot-dev/thebot-dev-redis"),
+        "{text}"
+    );
+    assert!(
+        text.contains("would prune Ingress/thebot-dev/thebot-dev-ingress"),
+        "{text}"
+    );
+    assert_eq!(
+        before,
+        sim.resource_versions("thebot-dev"),
+        "--dry-run=server changes no resourceVersion"
+    );
+    assert_eq!(statuses(&sim).len(), 1, "no record was written");
+    assert!(
+        sim.list("/apis/coordination.k8s.io/v1/namespaces/thebot-dev/leases")
+            .is_empty(),
+        "no lock was taken"
+    );
+}

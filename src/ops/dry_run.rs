@@ -1,0 +1,145 @@
+//! `--dry-run=client|server` on install, upgrade and rollback: the plan,
+//! or what the server would change, without touching records or the lock.
+//! client: render and list the objects by stage (no cluster needed for
+//! install/upgrade with ENV). server: every apply is sent with
+//! `dryRun=All` and classified against the live objects; objects the new
+//! plan drops are listed as would-be pruned.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::deploy::{DeployOptions, Mode, Plan, identify, rollback_target};
+use super::{OpError, read_layers, session};
+use crate::apply::live::LiveIndex;
+use crate::apply::{self, ApplyOptions};
+use crate::bundle::Bundle;
+use crate::environment;
+use crate::manifest::Object;
+use crate::plan;
+use crate::release::store::Store;
+use crate::release::{generated, history};
+use crate::render;
+
+/// `--dry-run`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DryRun {
+    Client,
+    Server,
+}
+
+/// What a dry run found.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DryRunReport {
+    pub name: String,
+    pub namespace: String,
+    /// `stage Kind/namespace/name`, in apply order.
+    pub plan: Vec<String>,
+    /// server: `action Kind/namespace/name`.
+    pub changes: Vec<String>,
+    /// server: objects the previous deployed revision has and the plan not.
+    pub prune: Vec<String>,
+}
+
+async fn plan_for(
+    mode: Mode,
+    opts: &DeployOptions,
+    with_cluster: Option<&crate::cluster::Cluster>,
+) -> Result<(String, String, Plan), OpError> {
+    let bundle =
+        Bundle::embedded().with_dirs(opts.manifests.as_deref(), opts.releases.as_deref())?;
+    let layers = read_layers(&opts.layers)?;
+    match (with_cluster, &opts.env, mode) {
+        (None, Some(env), Mode::Install | Mode::Upgrade { .. }) => {
+            let t = environment::resolve(&bundle, env, &layers, opts.name.as_deref(), opts.namespace.as_deref())?;
+            let r = render::render(&bundle, &t.release, &t.values.merged, None)?;
+            Ok((t.release.name, t.release.namespace, plan_of(env, layers, t.values.merged, r)))
+        }
+        (None, _, _) => Err(OpError::Failed("--dry-run=client without ENV needs the cluster's records: pass ENV, or use --dry-run=server".into())),
+        (Some(cluster), _, _) => {
+            let (release, env, previous_layers) = identify(mode, opts, &bundle, cluster).await?;
+            let store = Store::new(cluster.client.clone(), &release.namespace, &release.name);
+            if let Mode::Rollback { to } = mode {
+                let plan = rollback_target(&store.entries().await?, to)?;
+                return Ok((release.name, release.namespace, plan));
+            }
+            let mut all = previous_layers;
+            all.extend(layers);
+            let t = environment::resolve_in(&bundle, &env, &all, Some(&release.name), Some(&release.namespace), &release.namespace)?;
+            // The generated secrets as they are: a dry run creates nothing.
+            let api: kube::Api<k8s_openapi::api::core::v1::Secret> = kube::Api::namespaced(cluster.client.clone(), &release.namespace);
+            let generated_values: Option<serde_json::Map<String, Value>> = api
+                .get_opt(&generated::secret_name(&release.name))
+                .await
+                .ok()
+                .flatten()
+                .and_then(|s| s.data)
+                .map(|d| d.into_iter().map(|(k, v)| (k, Value::String(String::from_utf8_lossy(&v.0).into_owned()))).collect());
+            let r = render::render(&bundle, &t.release, &t.values.merged, generated_values.as_ref())?;
+            Ok((release.name, release.namespace, plan_of(&env, all, t.values.merged, r)))
+        }
+    }
+}
+
+fn plan_of(
+    env: &str,
+    layers: Vec<crate::values::UserLayer>,
+    merged: Value,
+    r: render::Rendered,
+) -> Plan {
+    Plan {
+        env: env.to_string(),
+        layers,
+        merged,
+        objects: r.objects,
+        notes: r.notes,
+        rollback_of: None,
+    }
+}
+
+pub async fn dry_run(
+    mode: Mode,
+    opts: &DeployOptions,
+    how: DryRun,
+) -> Result<DryRunReport, OpError> {
+    let cluster = match how {
+        DryRun::Client if opts.env.is_some() && !matches!(mode, Mode::Rollback { .. }) => None,
+        _ => Some(session::connect(&opts.connect).await?),
+    };
+    let (name, namespace, plan) = plan_for(mode, opts, cluster.as_ref()).await?;
+    let mut report = DryRunReport {
+        name: name.clone(),
+        namespace: namespace.clone(),
+        plan: plan
+            .objects
+            .iter()
+            .map(|o| format!("{} {}", plan::stage_of(o).label(), o.id()))
+            .collect(),
+        ..Default::default()
+    };
+    let (Some(cluster), DryRun::Server) = (cluster, how) else {
+        return Ok(report);
+    };
+    let discovery = session::discover(&cluster).await?;
+    let ids: Vec<_> = plan.objects.iter().map(Object::id).collect();
+    discovery.check(&ids, &cluster.server)?;
+    let live = LiveIndex::snapshot(&cluster.client, &discovery, &ids, &namespace).await?;
+    let refs: Vec<&Object> = plan.objects.iter().collect();
+    let apply_opts = ApplyOptions {
+        dry_run: true,
+        ..opts.apply.clone()
+    };
+    let changes = apply::apply(&cluster.client, &discovery, &refs, &live, &apply_opts, &[]).await?;
+    report.changes = changes
+        .iter()
+        .map(|c| format!("{} {}", crate::ui::action_word(c.action), c.object))
+        .collect();
+    let entries = Store::new(cluster.client.clone(), &namespace, &name)
+        .entries()
+        .await?;
+    if let Some(prev) = history::last_deployed(&entries) {
+        let (delete, _) = super::prune::prune_set(prev, &plan.objects);
+        report.prune = delete.iter().map(ToString::to_string).collect();
+    }
+    Ok(report)
+}
