@@ -108,10 +108,25 @@ pub async fn ensure(
             ..Default::default()
         };
         let pp = PostParams::default();
-        match &existing {
-            None => api.create(&pp, &secret).await.map_err(err)?,
-            Some(_) => api.replace(&name, &pp, &secret).await.map_err(err)?,
+        let written = match &existing {
+            // A create whose answer was lost may have succeeded: retried,
+            // a 409 then means "it exists", and what exists is what counts.
+            None => retry::idempotent(|_| api.create(&pp, &secret)).await,
+            Some(_) => api.replace(&name, &pp, &secret).await,
         };
+        match written {
+            Ok(_) => {}
+            Err(kube::Error::Api(s)) if s.code == 409 && existing.is_none() => {
+                let current = api.get(&name).await.map_err(err)?;
+                data = current.data.unwrap_or_default();
+                if keys.iter().any(|k| !data.contains_key(*k)) {
+                    return Err(GeneratedError::Random(std::io::Error::other(format!(
+                        "Secret {name} was created concurrently without every key: retry"
+                    ))));
+                }
+            }
+            Err(e) => return Err(err(e)),
+        }
     }
     Ok(data
         .into_iter()

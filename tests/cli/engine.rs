@@ -649,3 +649,16 @@ fn history_max_keeps_the_last_deployed_revision() {
         [(3, "superseded".into()), (4, "deployed".into())]
     );
 }
+
+#[test]
+fn a_create_whose_answer_was_lost_is_not_done_twice() {
+    // The first create of each Secret (the generated one, then the
+    // record) acts, then the connection drops before the answer.
+    let sim = Sim::with_faults(&["drop-after,verb=create,resource=secrets,times=2"]);
+    let out = sim.thebot(&["install", "--wait=false", "dev", "--create-namespace"]);
+    assert!(out.ok().contains("revision 1 deployed"), "{}", out.stderr);
+    assert_eq!(
+        statuses(&sim, &["-n", "thebot-dev"]),
+        [(1, "deployed".into())]
+    );
+}

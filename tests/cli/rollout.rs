@@ -225,3 +225,34 @@ fn status_shows_the_platform_live() {
     let objects = status["objects"].as_array().unwrap();
     assert!(objects.iter().all(|o| o["state"] == "ready"), "{objects:?}");
 }
+
+#[test]
+fn watches_closed_mid_wait_are_resumed_without_losing_the_ready_event() {
+    // Every watch of Deployments and Jobs ends after one event.
+    let sim = Sim::with_faults(&[
+        "watch-close=1,resource=deployments",
+        "watch-close=1,resource=jobs",
+    ]);
+    let out = sim.thebot(&["install", "dev", "--create-namespace", "--timeout", "2m"]);
+    assert!(out.ok().contains("revision 1 deployed"), "{}", out.stderr);
+    let counts: Value = sim.get("/_sim/requests");
+    let watches = counts["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["verb"] == "watch" && r["resource"] == "deployments")
+        .map(|r| r["count"].as_u64().unwrap())
+        .sum::<u64>();
+    assert!(watches > 1, "the closed watch was reopened: {counts}");
+}
+
+#[test]
+fn transient_server_errors_are_retried() {
+    // Every 3rd apply of a ConfigMap or Service answers 500 once.
+    let sim = Sim::with_faults(&[
+        "500,verb=patch,resource=configmaps,every=3",
+        "503,verb=patch,resource=services,every=2,retry-after=1",
+    ]);
+    let out = sim.thebot(&["install", "dev", "--create-namespace", "--timeout", "2m"]);
+    assert!(out.ok().contains("revision 1 deployed"), "{}", out.stderr);
+}

@@ -15,7 +15,22 @@ pub struct Sim {
 
 impl Sim {
     pub fn start() -> Sim {
-        let instance = kubesim::spawn().expect("kubesim starts");
+        Sim::start_with(kubesim::Options::default())
+    }
+
+    /// A kubesim with request faults (`kubesim::Fault::parse` syntax).
+    pub fn with_faults(specs: &[&str]) -> Sim {
+        Sim::start_with(kubesim::Options {
+            faults: specs
+                .iter()
+                .map(|s| kubesim::Fault::parse(s).expect("fault spec"))
+                .collect(),
+            ..Default::default()
+        })
+    }
+
+    pub fn start_with(opts: kubesim::Options) -> Sim {
+        let instance = kubesim::spawn_with(opts).expect("kubesim starts");
         let dir = TempDir::new();
         let kubeconfig = dir.write("kubeconfig", &instance.kubeconfig());
         Sim {
