@@ -1,7 +1,6 @@
 //! `--atomic` and machine-readable results (issue 12).
 
 use serde::Deserialize;
-use serde_json::Value;
 
 use crate::sim::Sim;
 
@@ -52,20 +51,7 @@ fn deploy_results_as_json_follow_the_documented_schema() {
 }
 
 fn history(sim: &Sim) -> Vec<(u64, String, String)> {
-    let out = sim.thebot(&["history", "-n", "thebot-dev", "-o", "json"]);
-    serde_json::from_str::<Value>(out.ok())
-        .unwrap()
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            (
-                e["revision"].as_u64().unwrap(),
-                e["status"].as_str().unwrap().to_string(),
-                e["description"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
+    sim.history("thebot-dev")
 }
 
 #[test]

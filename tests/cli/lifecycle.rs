@@ -1,26 +1,13 @@
 //! rollback, pruning, uninstall and get against kubesim (issue 10), with
 //! `--wait=false` (waiting is tested in `rollout`).
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::sim::Sim;
 use crate::support::{TempDir, repo};
 
 fn statuses(sim: &Sim) -> Vec<(u64, String, String)> {
-    let out = sim.thebot(&["history", "-n", "thebot-dev", "-o", "json"]);
-    serde_json::from_str::<Value>(out.ok())
-        .unwrap()
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            (
-                e["revision"].as_u64().unwrap(),
-                e["status"].as_str().unwrap().to_string(),
-                e["description"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
+    sim.history("thebot-dev")
 }
 
 fn manifest(sim: &Sim, revision: u32) -> String {

@@ -12,18 +12,9 @@ fn position(haystack: &str, needle: &str) -> usize {
 }
 
 fn statuses(sim: &Sim) -> Vec<(u64, String)> {
-    let out = sim.thebot(&["history", "-n", "thebot-dev", "-o", "json"]);
-    serde_json::from_str::<Value>(out.ok())
-        .unwrap()
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            (
-                e["revision"].as_u64().unwrap(),
-                e["status"].as_str().unwrap().to_string(),
-            )
-        })
+    sim.history("thebot-dev")
+        .into_iter()
+        .map(|(r, s, _)| (r, s))
         .collect()
 }
 

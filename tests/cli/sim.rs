@@ -199,4 +199,22 @@ impl Sim {
         }
         out
     }
+
+    /// `thebot history -o json` of a namespace's release: (revision, status, description).
+    pub fn history(&self, namespace: &str) -> Vec<(u64, String, String)> {
+        let out = self.thebot(&["history", "-n", namespace, "-o", "json"]);
+        serde_json::from_str::<Value>(out.ok())
+            .expect("history is JSON")
+            .as_array()
+            .expect("history is a list")
+            .iter()
+            .map(|e| {
+                (
+                    e["revision"].as_u64().unwrap_or(0),
+                    e["status"].as_str().unwrap_or("").to_string(),
+                    e["description"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect()
+    }
 }
