@@ -127,19 +127,7 @@ pub async fn diff(opts: &DiffOptions) -> Result<DiffReport, OpError> {
         &namespace,
     )?;
     // The generated secrets as they are (read only: a diff creates nothing).
-    let api: kube::Api<k8s_openapi::api::core::v1::Secret> =
-        kube::Api::namespaced(cluster.client.clone(), &namespace);
-    let existing = api
-        .get_opt(&generated::secret_name(&name))
-        .await
-        .ok()
-        .flatten();
-    let generated_values: Option<serde_json::Map<String, Value>> =
-        existing.and_then(|s| s.data).map(|d| {
-            d.into_iter()
-                .map(|(k, v)| (k, Value::String(String::from_utf8_lossy(&v.0).into_owned())))
-                .collect()
-        });
+    let generated_values = generated::read(cluster.client.clone(), &namespace, &name).await;
     let rendered = render::render(
         &bundle,
         &target.release,

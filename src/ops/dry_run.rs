@@ -67,14 +67,7 @@ async fn plan_for(
             all.extend(layers);
             let t = environment::resolve_in(&bundle, &env, &all, Some(&release.name), Some(&release.namespace), &release.namespace)?;
             // The generated secrets as they are: a dry run creates nothing.
-            let api: kube::Api<k8s_openapi::api::core::v1::Secret> = kube::Api::namespaced(cluster.client.clone(), &release.namespace);
-            let generated_values: Option<serde_json::Map<String, Value>> = api
-                .get_opt(&generated::secret_name(&release.name))
-                .await
-                .ok()
-                .flatten()
-                .and_then(|s| s.data)
-                .map(|d| d.into_iter().map(|(k, v)| (k, Value::String(String::from_utf8_lossy(&v.0).into_owned()))).collect());
+            let generated_values = generated::read(cluster.client.clone(), &release.namespace, &release.name).await;
             let r = render::render(&bundle, &t.release, &t.values.merged, generated_values.as_ref())?;
             Ok((release.name, release.namespace, plan_of(&env, all, t.values.merged, r)))
         }

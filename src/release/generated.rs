@@ -48,6 +48,24 @@ pub fn random_password() -> Result<String, std::io::Error> {
     Ok(out)
 }
 
+/// The generated values as they are, without creating anything (diff and
+/// dry runs); None when the Secret does not exist or cannot be read.
+pub async fn read(
+    client: kube::Client,
+    namespace: &str,
+    release: &str,
+) -> Option<Map<String, Value>> {
+    let api: Api<Secret> = Api::namespaced(client, namespace);
+    let secret = api.get_opt(&secret_name(release)).await.ok().flatten()?;
+    Some(
+        secret
+            .data?
+            .into_iter()
+            .map(|(k, v)| (k, Value::String(String::from_utf8_lossy(&v.0).into_owned())))
+            .collect(),
+    )
+}
+
 /// Returns the generated values for `keys`, creating the Secret or adding
 /// missing keys as needed. Existing values are never changed.
 pub async fn ensure(
