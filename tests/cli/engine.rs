@@ -9,7 +9,7 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 
 use crate::sim::Sim;
-use crate::support::{TempDir, repo};
+use crate::support::TempDir;
 
 fn history(sim: &Sim, args: &[&str]) -> Vec<Value> {
     let mut a = vec!["history", "-o", "json"];
@@ -344,20 +344,10 @@ fn concurrent_upgrades_never_lose_or_duplicate_a_revision() {
 /// A manifests directory with the platform plus `count` extra ConfigMaps,
 /// so that an upgrade runs long enough to be killed in the middle.
 fn bulky_manifests(dir: &TempDir, count: usize) -> String {
-    let m = dir.path().join("manifests");
-    std::fs::create_dir_all(&m).unwrap();
-    for entry in std::fs::read_dir(repo().join("manifests")).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), m.join(entry.file_name())).unwrap();
-    }
-    std::fs::write(
-        m.join("bulk.yaml"),
-        format!(
-            "{{% for i in range({count}) %}}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{{{ name(\"bulk-\" ~ i) }}}}\n  namespace: {{{{ release.namespace }}}}\n  labels: {{{{ labels(\"bulk\") }}}}\ndata:\n  i: {{{{ i | string }}}}\n{{% endfor %}}\n"
-        ),
-    )
-    .unwrap();
-    m.display().to_string()
+    let bulk = format!(
+        "{{% for i in range({count}) %}}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{{{ name(\"bulk-\" ~ i) }}}}\n  namespace: {{{{ release.namespace }}}}\n  labels: {{{{ labels(\"bulk\") }}}}\ndata:\n  i: {{{{ i | string }}}}\n{{% endfor %}}\n"
+    );
+    dir.manifests("manifests", &[("bulk.yaml", &bulk)])
 }
 
 #[test]

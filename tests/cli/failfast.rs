@@ -88,18 +88,12 @@ fn a_failed_migration_shows_the_jobs_log_and_leaves_the_backend() {
 fn a_secret_the_app_prints_into_its_log_is_masked() {
     let sim = Sim::start();
     let dir = crate::support::TempDir::new();
-    let m = dir.path().join("manifests");
-    std::fs::create_dir_all(&m).unwrap();
-    for entry in std::fs::read_dir(crate::support::repo().join("manifests")).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), m.join(entry.file_name())).unwrap();
-    }
     // A hook whose (fake) process prints the Telegram token, then fails.
-    std::fs::write(
-        m.join("leak.yaml"),
+    let leak = (
+        "leak.yaml",
         "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: {{ name(\"leak\") }}\n  namespace: {{ release.namespace }}\n  labels: {{ labels(\"leak\") }}\n  annotations:\n    thebot.io/hook: install,upgrade\nspec:\n  backoffLimit: 0\n  template:\n    metadata:\n      labels: {{ labels(\"leak\") }}\n    spec:\n      restartPolicy: Never\n      containers:\n      - name: leak\n        image: example/leak:jobfail\n        args: [echo, {{ values.secrets.telegramBotToken }}]\n",
-    )
-    .unwrap();
+    );
+    let m = dir.manifests("manifests", &[leak]);
     let out = sim.thebot(&[
         "install",
         "dev",
@@ -107,7 +101,7 @@ fn a_secret_the_app_prints_into_its_log_is_masked() {
         "--timeout",
         "2m",
         "--manifests",
-        &m.display().to_string(),
+        &m,
         "--set-string",
         "secrets.telegramBotToken=tg-LeakyToken-99",
     ]);

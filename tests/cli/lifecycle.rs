@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use crate::sim::Sim;
-use crate::support::{TempDir, repo};
+use crate::support::TempDir;
 
 fn statuses(sim: &Sim) -> Vec<(u64, String, String)> {
     sim.history("thebot-dev")
@@ -130,27 +130,13 @@ fn rollback_does_not_rerun_migrations() {
     );
 }
 
-/// The platform's templates plus `extra` as one more template.
-fn manifests_with(dir: &TempDir, name: &str, extra: Option<&str>) -> String {
-    let m = dir.path().join(name);
-    std::fs::create_dir_all(&m).unwrap();
-    for entry in std::fs::read_dir(repo().join("manifests")).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), m.join(entry.file_name())).unwrap();
-    }
-    if let Some(extra) = extra {
-        std::fs::write(m.join("extra.yaml"), extra).unwrap();
-    }
-    m.display().to_string()
-}
-
 #[test]
 fn upgrades_prune_what_left_the_release_but_keep_volumes_and_keep_objects() {
     let sim = Sim::start();
     let dir = TempDir::new();
     let extra = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ name(\"scratch\") }}\n  namespace: {{ release.namespace }}\n  labels: {{ labels(\"scratch\") }}\ndata: {a: b}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ name(\"precious\") }}\n  namespace: {{ release.namespace }}\n  labels: {{ labels(\"precious\") }}\n  annotations:\n    thebot.io/resource-policy: keep\ndata: {a: b}\n";
-    let with = manifests_with(&dir, "with", Some(extra));
-    let without = manifests_with(&dir, "without", None);
+    let with = dir.manifests("with", &[("extra.yaml", extra)]);
+    let without = dir.manifests("without", &[]);
     sim.thebot(&[
         "install",
         "--wait=false",

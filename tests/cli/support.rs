@@ -25,6 +25,21 @@ impl TempDir {
         &self.0
     }
 
+    /// A directory `name` holding the platform's templates plus `extra`
+    /// (file name, template text); returns its path for `--manifests`.
+    pub fn manifests(&self, name: &str, extra: &[(&str, &str)]) -> String {
+        let m = self.0.join(name);
+        std::fs::create_dir_all(&m).unwrap();
+        for entry in std::fs::read_dir(repo().join("manifests")).unwrap() {
+            let entry = entry.unwrap();
+            std::fs::copy(entry.path(), m.join(entry.file_name())).unwrap();
+        }
+        for (file, text) in extra {
+            std::fs::write(m.join(file), text).unwrap();
+        }
+        m.display().to_string()
+    }
+
     /// Writes a file and returns its path as a string.
     pub fn write(&self, name: &str, content: &str) -> String {
         let p = self.0.join(name);
