@@ -270,11 +270,15 @@ async fn run(
         }
     };
 
-    if let Mode::Upgrade {
-        install_missing: false,
-    } = mode
+    // Said before anything else, even when the namespace is missing.
+    // Without ENV, finding the release already required its records.
+    if let (
+        Mode::Upgrade {
+            install_missing: false,
+        },
+        Some(_),
+    ) = (mode, &opts.env)
     {
-        // Said before anything else, even when the namespace is missing.
         let entries = Store::new(cluster.client.clone(), &release.namespace, &release.name)
             .entries()
             .await?;
