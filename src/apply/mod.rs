@@ -52,6 +52,9 @@ pub struct Change {
 pub struct ApplyOptions {
     /// `--force-conflicts`: take fields other managers own.
     pub force_conflicts: bool,
+    /// `--force-replace`: delete and recreate an object whose change the
+    /// server refuses as immutable (workloads with Orphan propagation).
+    pub force_replace: bool,
     /// Apply with dryRun=All (nothing is persisted).
     pub dry_run: bool,
     /// Objects applied at once within a stage.
@@ -62,6 +65,7 @@ impl Default for ApplyOptions {
     fn default() -> Self {
         ApplyOptions {
             force_conflicts: false,
+            force_replace: false,
             dry_run: false,
             concurrency: 8,
         }

@@ -95,6 +95,11 @@ pub struct DeployArgs {
     /// Adopt existing objects that belong to no release, another tool or Helm.
     #[arg(long = "take-ownership")]
     pub take_ownership: bool,
+    /// Delete and recreate objects whose change touches an immutable field
+    /// (Deployments and StatefulSets are deleted with Orphan propagation, so
+    /// their pods and volumes stay).
+    #[arg(long = "force-replace")]
+    pub force_replace: bool,
     /// Revisions to keep (0 = all); the last deployed one is never deleted.
     #[arg(long = "history-max", default_value_t = 10)]
     pub history_max: usize,
@@ -158,6 +163,9 @@ pub struct RollbackArgs {
     /// Take over fields that other field managers own.
     #[arg(long = "force-conflicts")]
     pub force_conflicts: bool,
+    /// Delete and recreate objects whose change touches an immutable field.
+    #[arg(long = "force-replace")]
+    pub force_replace: bool,
     /// Revisions to keep (0 = all); the last deployed one is never deleted.
     #[arg(long = "history-max", default_value_t = 10)]
     pub history_max: usize,
@@ -375,6 +383,7 @@ fn deploy_options(
         description: d.description.clone(),
         apply: crate::apply::ApplyOptions {
             force_conflicts: d.force_conflicts,
+            force_replace: d.force_replace,
             ..Default::default()
         },
         take_ownership: d.take_ownership,
@@ -468,6 +477,7 @@ pub fn rollback(a: RollbackArgs) -> anyhow::Result<()> {
         description: a.description.clone(),
         apply: crate::apply::ApplyOptions {
             force_conflicts: a.force_conflicts,
+            force_replace: a.force_replace,
             ..Default::default()
         },
         history_max: a.history_max,
