@@ -6,6 +6,7 @@ pub mod cli;
 pub mod cluster;
 pub mod environment;
 pub mod lint;
+pub mod log;
 pub mod manifest;
 pub mod mask;
 pub mod names;

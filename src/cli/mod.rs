@@ -16,6 +16,10 @@ use crate::ops;
     about = "Deploys the THE_BOT platform to Kubernetes and manages its releases"
 )]
 pub struct Cli {
+    /// -v: log each API call (method, URL, status, latency); -vv: also
+    /// retries and watch restarts. Never bodies or headers.
+    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -165,6 +169,7 @@ pub struct CompletionArgs {
 pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> anyhow::Result<()> {
     let matches = Cli::command().get_matches_from(args);
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    crate::log::set_level(cli.verbose);
     match cli.command {
         Command::Template(t) => {
             let sub = matches

@@ -10,10 +10,11 @@ use clap::{ArgMatches, Args};
 
 use super::{BundleArgs, ValuesArgs};
 use crate::cluster::ConnectOptions;
+use crate::ops::OpError;
 use crate::ops::deploy::{self, DeployOptions, Mode};
 use crate::ops::status::{self, QueryOptions};
-use crate::ops::{OpError, events::Sink};
-use crate::ui::{self, Format, StderrSink, table};
+use crate::ui::progress::{ViewOptions, stderr_view};
+use crate::ui::{self, Format, table};
 
 /// kubectl-like cluster flags.
 #[derive(Debug, Args, Clone, Default)]
@@ -68,6 +69,15 @@ pub struct ProgressArgs {
     /// No colours (NO_COLOR is honoured too).
     #[arg(long = "no-color")]
     pub no_color: bool,
+}
+
+impl ProgressArgs {
+    fn view(&self) -> ViewOptions {
+        ViewOptions {
+            quiet: self.quiet,
+            no_color: self.no_color,
+        }
+    }
 }
 
 /// Flags of `install` and `upgrade`.
@@ -244,7 +254,10 @@ pub struct DiffArgs {
     /// Exit 5 when there are changes (0 when none).
     #[arg(long = "detailed-exitcode")]
     pub detailed_exitcode: bool,
-    /// `json|yaml`: only the summary (added, removed, changed objects).
+    /// Only the summary: added, removed and changed objects, no diffs.
+    #[arg(long)]
+    pub summary: bool,
+    /// `json|yaml`: the summary as data (implies --summary).
     #[arg(short, long, value_enum, default_value_t = Format::Table)]
     pub output: Format,
     #[command(flatten)]
@@ -429,8 +442,11 @@ fn run_deploy(
         }
         return Ok(());
     }
-    let sink = StderrSink::new(progress.quiet, progress.no_color);
-    let done = runtime()?.block_on(deploy::deploy(mode, &opts, &sink as &dyn Sink))?;
+    let done = {
+        // The view is dropped (its bars finished) before the result prints.
+        let view = stderr_view(progress.view());
+        runtime()?.block_on(deploy::deploy(mode, &opts, view.as_ref()))?
+    };
     if outcome.output != Format::Table {
         ui::print_data(outcome.output, &DeployReport::from(&done));
         return Ok(());
@@ -506,8 +522,10 @@ pub fn uninstall(a: UninstallArgs) -> anyhow::Result<()> {
         timeout: a.timeout,
         wait_for_lock: a.wait_for_lock,
     };
-    let sink = StderrSink::new(a.progress.quiet, a.progress.no_color);
-    let done = runtime()?.block_on(crate::ops::uninstall::uninstall(&opts, &sink as &dyn Sink))?;
+    let done = {
+        let view = stderr_view(a.progress.view());
+        runtime()?.block_on(crate::ops::uninstall::uninstall(&opts, view.as_ref()))?
+    };
     if a.output != Format::Table {
         ui::print_data(a.output, &done);
         return Ok(());
@@ -558,7 +576,13 @@ pub fn diff(a: DiffArgs, matches: &ArgMatches) -> anyhow::Result<()> {
     if a.output != Format::Table {
         ui::print_data(a.output, &report);
     } else {
-        print!("{}", report.text);
+        if a.summary {
+            for o in &report.changed {
+                println!("~ {o} (changed)");
+            }
+        } else {
+            print!("{}", report.text);
+        }
         for o in &report.added {
             println!("+ {o} (new)");
         }

@@ -1,6 +1,7 @@
 //! Cluster access: kubeconfig as users expect it, one discovery per run,
 //! and the capability check that runs before anything is locked.
 
+pub mod api_log;
 pub mod discovery;
 pub mod retry;
 
@@ -97,10 +98,21 @@ pub async fn connect(opts: &ConnectOptions) -> Result<Cluster, ClusterError> {
     }
     let server = config.cluster_url.to_string();
     let context_namespace = config.default_namespace.clone();
-    let client = kube::Client::try_from(config).map_err(|source| ClusterError::Client {
-        server: server.clone(),
-        source,
-    })?;
+    // kube's retry layer is rebuilt outside the logging one, so `-v` shows
+    // every attempt and `-vv` says when a retry is made.
+    config.default_retry = false;
+    let builder =
+        kube::client::ClientBuilder::try_from(config).map_err(|source| ClusterError::Client {
+            server: server.clone(),
+            source,
+        })?;
+    let client = builder
+        .with_layer(&api_log::ApiLogLayer::new(&server))
+        .with_layer(&tower::buffer::BufferLayer::new(1024))
+        .with_layer(&tower::retry::RetryLayer::new(
+            api_log::LoggedRetry::server(),
+        ))
+        .build();
     Ok(Cluster {
         client,
         context_namespace,

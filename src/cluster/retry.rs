@@ -29,6 +29,9 @@ where
         match op(attempt).await {
             Err(e) if attempt + 1 < ATTEMPTS && is_transient(&e) => {
                 attempt += 1;
+                crate::log::line(2, || {
+                    format!("retrying (attempt {}) after: {e}", attempt + 1)
+                });
                 tokio::time::sleep(Duration::from_millis(150u64 << attempt)).await;
             }
             other => return other,

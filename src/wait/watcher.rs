@@ -192,7 +192,15 @@ async fn watch_kind(
                         break;
                     }
                     // The server ended the watch (timeout, restart): resume.
-                    Ok(None) => break,
+                    Ok(None) => {
+                        let _ = tx.send(Update::Restarted {
+                            kind: res.kind.clone(),
+                            why: format!(
+                                "the server ended the watch; resuming at resourceVersion {rv}"
+                            ),
+                        });
+                        break;
+                    }
                     Err(e) => {
                         let _ = tx.send(Update::Restarted {
                             kind: res.kind.clone(),
