@@ -135,3 +135,66 @@ fn a_failed_atomic_install_removes_what_it_created_and_nothing_else() {
     assert!(cms.contains(&"not-thebots".to_string()), "{cms:?}");
     assert!(!cms.contains(&"thebot-dev-config".to_string()), "{cms:?}");
 }
+
+#[test]
+fn ctrl_c_during_an_atomic_upgrade_rolls_back_too() {
+    use std::io::{BufRead, BufReader};
+
+    let sim = Sim::start();
+    sim.thebot(&[
+        "install",
+        "dev",
+        "--create-namespace",
+        "--timeout",
+        "2m",
+        "-q",
+    ])
+    .ok();
+    // The new frontend never becomes ready: the upgrade waits in stage 4.
+    let mut child = sim.spawn(
+        &[
+            "upgrade",
+            "-n",
+            "thebot-dev",
+            "--atomic",
+            "--set",
+            "images.frontend.tag=hang",
+            "--timeout",
+            "10m",
+        ],
+        &[],
+    );
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    while !seen.contains("Deployment/thebot-dev/thebot-dev-frontend:") {
+        let mut line = String::new();
+        assert!(
+            stderr.read_line(&mut line).unwrap() > 0,
+            "ended early: {seen}"
+        );
+        seen.push_str(&line);
+    }
+    let pid = child.id().to_string();
+    let kill = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status();
+    assert!(kill.unwrap().success());
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    let status = child.wait().unwrap();
+    assert!(!status.success(), "{seen}{rest}");
+    assert!(rest.contains("interrupted by SIGINT"), "{rest}");
+    assert!(rest.contains("rolled back to revision 1"), "{rest}");
+    let d = sim.get("/apis/apps/v1/namespaces/thebot-dev/deployments/thebot-dev-frontend");
+    assert_eq!(
+        d["spec"]["template"]["spec"]["containers"][0]["image"],
+        "ghcr.io/the-bot/thebot-frontend:1.4.0"
+    );
+    let h = history(&sim);
+    assert_eq!(
+        h.iter()
+            .map(|(r, s, _)| (*r, s.as_str()))
+            .collect::<Vec<_>>(),
+        [(1, "superseded"), (2, "failed"), (3, "deployed")]
+    );
+}
