@@ -46,12 +46,12 @@ fn install_waits_stage_by_stage() {
         "==> 1-config",
         "✓ 1-config ready",
         "==> 2-data",
-        "StatefulSet/thebot-dev/thebot-dev-postgresql: ready",
+        "✓ StatefulSet/thebot-dev/thebot-dev-postgresql ready after",
         "✓ 2-data ready",
         "==> 3-prepare",
         "✓ 3-prepare ready",
         "==> 4-app",
-        "Deployment/thebot-dev/thebot-dev-backend: ready",
+        "✓ Deployment/thebot-dev/thebot-dev-backend ready after",
         "✓ 4-app ready",
     ];
     let positions: Vec<usize> = order.iter().map(|n| position(err, n)).collect();
@@ -123,7 +123,7 @@ fn an_image_change_runs_the_new_migration_before_the_backend_rolls() {
     );
     let err = &out.stderr;
     assert!(
-        position(err, &format!("Job/thebot-dev/{}: ready", new_migrate[0]))
+        position(err, &format!("✓ Job/thebot-dev/{} ready after", new_migrate[0]))
             < position(err, "==> 4-app"),
         "{err}"
     );
