@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use k8s_openapi::jiff::Timestamp;
 use serde_json::Value;
 use tokio::time::Instant;
 
@@ -141,13 +142,20 @@ impl Tracker {
             .collect()
     }
 
-    /// The verdict over the newest revision's pods of an awaited workload.
-    fn pod_verdict(&mut self, a: &Awaited, opts: verdict::Options) -> verdict::Verdict {
+    /// The verdict over the newest revision's pods of an awaited workload,
+    /// and when time alone could change it (see [`verdict::recheck_at`]).
+    fn pod_verdict(
+        &mut self,
+        a: &Awaited,
+        opts: verdict::Options,
+        now: Timestamp,
+    ) -> (verdict::Verdict, Option<Timestamp>) {
+        let fine = (verdict::Verdict::Fine, None);
         if !matches!(a.id.kind.as_str(), "Deployment" | "StatefulSet" | "Job") {
-            return verdict::Verdict::Fine;
+            return fine;
         }
         let Some(workload) = self.get(&a.id).cloned() else {
-            return verdict::Verdict::Fine;
+            return fine;
         };
         // An older version of the workload describes the previous rollout.
         let seen = workload
@@ -156,7 +164,7 @@ impl Tracker {
         if let (Some(min), Some(seen)) = (a.min_generation, seen)
             && seen < min
         {
-            return verdict::Verdict::Fine;
+            return fine;
         }
         let replica_sets = self.of_kind("ReplicaSet");
         let pods = self.of_kind("Pod");
@@ -164,12 +172,8 @@ impl Tracker {
             .into_iter()
             .cloned()
             .collect();
-        verdict::verdict(
-            &chosen,
-            k8s_openapi::jiff::Timestamp::now(),
-            opts,
-            &mut self.memory,
-        )
+        let v = verdict::verdict(&chosen, now, opts, &mut self.memory);
+        (v, verdict::recheck_at(&chosen, now))
     }
 
     /// The newest revision's pods of an object (for diagnostics).
@@ -225,11 +229,18 @@ pub async fn wait_for(
                 reason: reason.clone(),
             });
         }
+        let clock = Timestamp::now();
+        let mut recheck: Option<Timestamp> = None;
         for (a, r) in awaited.iter().zip(&now) {
             if r.is_ready() {
                 continue;
             }
-            match tracker.pod_verdict(a, opts.verdict) {
+            let (v, at) = tracker.pod_verdict(a, opts.verdict, clock);
+            recheck = match (recheck, at) {
+                (Some(x), Some(y)) => Some(x.min(y)),
+                (x, y) => x.or(y),
+            };
+            match v {
                 verdict::Verdict::Failed(f) => {
                     return Err(WaitError::Failed {
                         object: a.id.to_string(),
@@ -247,7 +258,14 @@ pub async fn wait_for(
         if now.iter().all(Readiness::is_ready) {
             return Ok(());
         }
+        // Nothing is written while a container sits in its back-off: the
+        // time rules are judged again at their own instant.
+        let recheck = recheck.map(|t| {
+            let left = t.duration_since(Timestamp::now());
+            Instant::now() + std::time::Duration::try_from(left).unwrap_or_default()
+        });
         tokio::select! {
+            _ = tokio::time::sleep_until(recheck.unwrap_or(opts.deadline)), if recheck.is_some_and(|t| t < opts.deadline) => {}
             update = watches.next() => match update {
                 Some(Update::Restarted { kind, why }) => observer.debug(format!("watch of {kind} restarted: {why}")),
                 Some(u) => tracker.apply(u),
@@ -347,6 +365,77 @@ mod tests {
         );
         awaited[0].min_generation = Some(1);
         assert_eq!(t.evaluate(&awaited), [Readiness::Ready]);
+    }
+
+    struct Quiet;
+
+    impl Observer for Quiet {
+        fn progress(&mut self, _: Progress) {}
+        fn warning(&mut self, _: String) {}
+        fn debug(&mut self, _: String) {}
+    }
+
+    /// A crash loop's first back-off writes nothing for 10 s: the wait
+    /// judges it again when it has lasted more than 10 s, not at the next
+    /// watch event (none comes here) nor at the deadline.
+    #[tokio::test]
+    async fn a_back_off_that_lasts_fails_without_a_new_event() {
+        let exited = Timestamp::now() - k8s_openapi::jiff::SignedDuration::from_millis(9_800);
+        let deployment = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": "ns", "uid": "d1", "generation": 2,
+                "annotations": {"deployment.kubernetes.io/revision": "2"}},
+            "spec": {"replicas": 1}, "status": {"observedGeneration": 2, "replicas": 2, "updatedReplicas": 1}});
+        let rs = json!({"apiVersion": "apps/v1", "kind": "ReplicaSet",
+            "metadata": {"name": "web-2", "namespace": "ns", "uid": "r2",
+                "annotations": {"deployment.kubernetes.io/revision": "2"},
+                "ownerReferences": [{"uid": "d1", "name": "web"}]}});
+        let pod = json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "web-2-a", "namespace": "ns", "resourceVersion": "7",
+                "ownerReferences": [{"uid": "r2", "name": "web-2"}]},
+            "status": {"containerStatuses": [{"name": "web", "restartCount": 1,
+                "state": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 10s"}},
+                "lastState": {"terminated": {"exitCode": 1, "finishedAt": exited.to_string()}}}]}});
+        let (tx, mut watches) = WatchSet::fed();
+        for (group, kind, item) in [
+            ("apps", "Deployment", deployment),
+            ("apps", "ReplicaSet", rs),
+            ("", "Pod", pod),
+        ] {
+            tx.send(Update::Relist {
+                group: group.into(),
+                kind: kind.into(),
+                items: vec![item],
+            })
+            .unwrap();
+        }
+        let awaited = [Awaited {
+            id: ObjectId {
+                group: "apps".into(),
+                version: "v1".into(),
+                kind: "Deployment".into(),
+                namespace: "ns".into(),
+                name: "web".into(),
+            },
+            ctx: Context::default(),
+            min_generation: Some(2),
+        }];
+        let opts = WaitOptions {
+            deadline: Instant::now() + std::time::Duration::from_secs(60),
+            verdict: verdict::Options::default(),
+        };
+        let mut tracker = Tracker::default();
+        let result = wait_for(&mut watches, &mut tracker, &awaited, &opts, &mut Quiet).await;
+        drop(tx);
+        match result {
+            Err(WaitError::Failed { object, reason }) => {
+                assert_eq!(object, "Deployment/ns/web");
+                assert!(
+                    reason.contains("CrashLoopBackOff (restarted 1 times)"),
+                    "{reason}"
+                );
+            }
+            other => panic!("expected the crash loop to fail the wait, got {other:?}"),
+        }
     }
 
     #[test]

@@ -70,6 +70,50 @@ fn ts(v: Option<&Value>) -> Option<Timestamp> {
     v.and_then(Value::as_str).and_then(|s| s.parse().ok())
 }
 
+/// The instant a waiting container's state stops being tolerated by
+/// lasting (it fails once `now` is past it): a CrashLoopBackOff 10 s after
+/// the container last exited, a CreateContainerConfigError 30 s after the
+/// pod started.
+fn lasting_limit(reason: &str, c: &Value, started: Option<Timestamp>) -> Option<Timestamp> {
+    let (since, secs) = match reason {
+        "CrashLoopBackOff" => (
+            ts(c.pointer("/lastState/terminated/finishedAt")),
+            CRASHLOOP_SECONDS,
+        ),
+        "CreateContainerConfigError" => (started, CONFIG_ERROR_SECONDS),
+        _ => return None,
+    };
+    since.and_then(|t| t.checked_add(SignedDuration::from_secs(secs)).ok())
+}
+
+fn pod_started(pod: &Value) -> Option<Timestamp> {
+    ts(pod.pointer("/status/startTime")).or_else(|| ts(pod.pointer("/metadata/creationTimestamp")))
+}
+
+fn container_statuses(pod: &Value) -> impl Iterator<Item = &Value> {
+    ["/status/initContainerStatuses", "/status/containerStatuses"]
+        .into_iter()
+        .filter_map(|p| pod.pointer(p).and_then(Value::as_array))
+        .flatten()
+}
+
+/// When the verdict over `pods` can change with time alone, no new
+/// observation needed: just after the earliest [`lasting_limit`] not yet
+/// passed at `now`. The kubelet writes nothing while a container sits in
+/// its back-off, so a wait that re-judged only on watch events would see
+/// a crash loop only at its next restart.
+pub fn recheck_at(pods: &[Value], now: Timestamp) -> Option<Timestamp> {
+    pods.iter()
+        .flat_map(|pod| {
+            let started = pod_started(pod);
+            container_statuses(pod)
+                .filter_map(move |c| lasting_limit(&s(c, "/state/waiting/reason"), c, started))
+        })
+        .filter(|limit| *limit >= now)
+        .min()
+        .and_then(|limit| limit.checked_add(SignedDuration::from_millis(1)).ok())
+}
+
 fn s(v: &Value, ptr: &str) -> String {
     v.pointer(ptr)
         .and_then(Value::as_str)
@@ -83,13 +127,8 @@ pub fn verdict(pods: &[Value], now: Timestamp, opts: Options, memory: &mut Memor
     for pod in pods {
         let name = s(pod, "/metadata/name");
         let rv = s(pod, "/metadata/resourceVersion");
-        let started = ts(pod.pointer("/status/startTime"))
-            .or_else(|| ts(pod.pointer("/metadata/creationTimestamp")));
-        let statuses = ["/status/initContainerStatuses", "/status/containerStatuses"]
-            .iter()
-            .filter_map(|p| pod.pointer(p).and_then(Value::as_array))
-            .flatten();
-        for c in statuses {
+        let started = pod_started(pod);
+        for c in container_statuses(pod) {
             let container = s(c, "/name");
             let reason = s(c, "/state/waiting/reason");
             let message = s(c, "/state/waiting/message");
@@ -104,12 +143,9 @@ pub fn verdict(pods: &[Value], now: Timestamp, opts: Options, memory: &mut Memor
                     restarted: restarts > 0,
                 })
             };
+            let lasting = lasting_limit(&reason, c, started).is_some_and(|limit| now > limit);
             match reason.as_str() {
                 "CrashLoopBackOff" => {
-                    let since = ts(c.pointer("/lastState/terminated/finishedAt"));
-                    let lasting = since.is_some_and(|t| {
-                        now.duration_since(t) > SignedDuration::from_secs(CRASHLOOP_SECONDS)
-                    });
                     if restarts >= CRASHLOOP_RESTARTS || lasting {
                         return fail("CrashLoopBackOff");
                     }
@@ -127,11 +163,7 @@ pub fn verdict(pods: &[Value], now: Timestamp, opts: Options, memory: &mut Memor
                         return fail("ErrImagePull");
                     }
                 }
-                "CreateContainerConfigError"
-                    if started.is_some_and(|t| {
-                        now.duration_since(t) > SignedDuration::from_secs(CONFIG_ERROR_SECONDS)
-                    }) =>
-                {
+                "CreateContainerConfigError" if lasting => {
                     return fail("CreateContainerConfigError");
                 }
                 _ => {}
@@ -302,6 +334,42 @@ mod tests {
         assert!(
             matches!(judge(&once, "2026-11-25T10:00:40Z"), Verdict::Failed(_)),
             "lasting more than 10 s"
+        );
+    }
+
+    #[test]
+    fn the_wait_rechecks_when_time_alone_fails_a_pod() {
+        let first = pod!("crashloop-first-backoff.yaml");
+        let pods = std::slice::from_ref(&first);
+        assert_eq!(judge(&first, "2026-11-25T10:00:04Z"), Verdict::Fine);
+        let recheck = recheck_at(pods, at("2026-11-25T10:00:04Z"));
+        assert_eq!(
+            recheck,
+            Some(at("2026-11-25T10:00:13.001Z")),
+            "just past 10 s after the last exit"
+        );
+        assert_eq!(
+            judge(&first, "2026-11-25T10:00:13Z"),
+            Verdict::Fine,
+            "10 s is not more than 10 s"
+        );
+        let f = failed(judge(&first, "2026-11-25T10:00:13.001Z"));
+        assert_eq!((f.reason.as_str(), f.restarts), ("CrashLoopBackOff", 1));
+        assert_eq!(
+            recheck_at(pods, at("2026-11-25T10:00:13.001Z")),
+            None,
+            "past the limit, nothing left to wait for"
+        );
+        assert_eq!(
+            recheck_at(&[pod!("configerror.yaml")], at("2026-11-25T10:00:20Z")),
+            Some(at("2026-11-25T10:00:30.001Z"))
+        );
+        assert_eq!(
+            recheck_at(
+                &[pod!("running.yaml"), pod!("pullbackoff.yaml")],
+                at("2026-11-25T10:00:01Z")
+            ),
+            None
         );
     }
 

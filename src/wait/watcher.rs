@@ -95,6 +95,19 @@ impl WatchSet {
         WatchSet { rx, tasks }
     }
 
+    /// A set fed by hand (tests): the updates sent on the returned sender.
+    #[cfg(test)]
+    pub fn fed() -> (mpsc::UnboundedSender<Update>, WatchSet) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        (
+            tx,
+            WatchSet {
+                rx,
+                tasks: Vec::new(),
+            },
+        )
+    }
+
     /// The next update (None when every watcher has stopped).
     pub async fn next(&mut self) -> Option<Update> {
         self.rx.recv().await
