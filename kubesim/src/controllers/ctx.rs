@@ -68,6 +68,55 @@ impl Ctx<'_> {
             .collect()
     }
 
+    /// [`Ctx::owned`] after adopting orphans, as the real controllers'
+    /// ControllerRefManager does: an object of `res` in `ns` with no
+    /// controller reference, not being deleted, whose labels match the
+    /// owner's `spec.selector` (matchLabels) and that `member` accepts gets
+    /// a controller ownerReference to `owner`. This is how a workload
+    /// recreated after an Orphan delete takes its pods (or ReplicaSets,
+    /// ControllerRevisions) back instead of making new ones.
+    ///
+    /// # Caveats
+    /// Only `matchLabels` selectors adopt (a selector with
+    /// `matchExpressions` adopts nothing); objects that stop matching are
+    /// not released.
+    pub fn claim(
+        &mut self,
+        res: ResourceId,
+        ns: &str,
+        owner: &Map<String, Value>,
+        member: impl Fn(&Map<String, Value>) -> bool,
+    ) -> Vec<Map<String, Value>> {
+        let selector = super::util::pointer(owner, "/spec/selector");
+        let want = super::util::match_labels(selector);
+        let expressions = selector
+            .and_then(|s| s.get("matchExpressions"))
+            .and_then(Value::as_array)
+            .is_some_and(|e| !e.is_empty());
+        if !want.is_empty() && !expressions && !super::util::deleting(owner) {
+            let orphans: Vec<Map<String, Value>> = self
+                .list(res, ns)
+                .into_iter()
+                .filter(|o| super::util::controller_of(o).is_none())
+                .filter(|o| !super::util::deleting(o))
+                .filter(|o| {
+                    super::util::labels_match(super::util::pointer(o, "/metadata/labels"), &want)
+                })
+                .filter(|o| member(o))
+                .collect();
+            for mut o in orphans {
+                let refs = super::util::child(&mut o, "metadata")
+                    .entry("ownerReferences")
+                    .or_insert_with(|| json!([]));
+                if let Some(list) = refs.as_array_mut() {
+                    list.push(super::util::owner_ref(owner));
+                }
+                self.update(res, o, "", CONTROLLER_MANAGER);
+            }
+        }
+        self.owned(res, ns, uid(owner))
+    }
+
     fn track(&self, manager: &str, sub: &str) -> Track {
         Track::Update {
             manager: manager.to_string(),

@@ -5,7 +5,9 @@
 //! status and conditions of fixtures 06 and 10 (Available;
 //! Progressing: NewReplicaSetCreated, ReplicaSetUpdated,
 //! NewReplicaSetAvailable, ProgressDeadlineExceeded after
-//! progressDeadlineSeconds without progress, with no Event).
+//! progressDeadlineSeconds without progress, with no Event). A Deployment
+//! recreated after an Orphan delete adopts the orphaned ReplicaSets its
+//! selector matches (ClaimReplicaSets).
 
 use serde_json::{Map, Value, json};
 
@@ -77,7 +79,6 @@ pub fn reconcile(cx: &mut Ctx, key: &Key) {
     if super::util::deleting(&d) {
         return;
     }
-    let d_uid = uid(&d).to_string();
     let template = pointer(&d, "/spec/template").cloned().unwrap_or(json!({}));
     let desired = int(&d, "/spec/replicas").unwrap_or(1).max(0);
     let rolling = text(&d, "/spec/strategy/type") != Some("Recreate");
@@ -109,7 +110,7 @@ pub fn reconcile(cx: &mut Ctx, key: &Key) {
     };
     let paused = pointer(&d, "/spec/paused").and_then(Value::as_bool) == Some(true);
     let wanted = normalize(&template);
-    let mut rss = cx.owned(ids.replicasets, &key.ns, &d_uid);
+    let mut rss = cx.claim(ids.replicasets, &key.ns, &d, |_| true);
     rss.sort_by_key(|r| {
         (
             text(r, "/metadata/creationTimestamp")

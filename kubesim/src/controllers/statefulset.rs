@@ -5,7 +5,11 @@
 //! Ready) or Parallel, rolling updates from the highest ordinal down to
 //! the partition, and the status of fixture 11 (currentRevision,
 //! updateRevision, readyReplicas, currentReplicas, updatedReplicas,
-//! collisionCount, availableReplicas).
+//! collisionCount, availableReplicas). A set recreated after an Orphan
+//! delete adopts the orphaned pods named `<set>-<ordinal>` and the
+//! ControllerRevisions its selector matches (the real controller's
+//! ClaimPods and AdoptOrphanRevisions), so an unchanged template keeps
+//! its pods.
 //!
 //! # Caveats
 //! Claims are retained (no owner references): whenDeleted/whenScaled
@@ -16,7 +20,7 @@ use serde_json::{Map, Value, json};
 use super::ctx::{CONTROLLER_MANAGER, Ctx};
 use super::replicaset::{PodName, active, new_pod, ready};
 use super::util::{
-    child, generation, ids, int, match_labels, name, owner_ref, pointer, template_hash, text, uid,
+    child, generation, ids, int, match_labels, name, owner_ref, pointer, template_hash, text,
 };
 use crate::store::Key;
 
@@ -31,7 +35,6 @@ pub fn reconcile(cx: &mut Ctx, key: &Key) {
     if super::util::deleting(&set) {
         return;
     }
-    let set_uid = uid(&set).to_string();
     let desired = int(&set, "/spec/replicas").unwrap_or(1).max(0);
     let template = pointer(&set, "/spec/template")
         .cloned()
@@ -49,7 +52,7 @@ pub fn reconcile(cx: &mut Ctx, key: &Key) {
     let collisions = int(&set, "/status/collisionCount").unwrap_or(0);
     let hash = template_hash(&data, collisions);
     let update_revision = format!("{}-{hash}", key.name);
-    let revisions = cx.owned(ids.revisions, &key.ns, &set_uid);
+    let revisions = cx.claim(ids.revisions, &key.ns, &set, |_| true);
     if !revisions.iter().any(|r| name(r) == update_revision) {
         let next = revisions
             .iter()
@@ -97,8 +100,9 @@ pub fn reconcile(cx: &mut Ctx, key: &Key) {
     let ordinal = |p: &Map<String, Value>| -> Option<i64> {
         name(p).strip_prefix(&prefix).and_then(|o| o.parse().ok())
     };
+    // A pod is a member only by its name `<set>-<ordinal>` (isMemberOf).
     let mut pods: Vec<(i64, Map<String, Value>)> = cx
-        .owned(ids.pods, &key.ns, &set_uid)
+        .claim(ids.pods, &key.ns, &set, |p| ordinal(p).is_some())
         .into_iter()
         .filter_map(|p| ordinal(&p).map(|o| (o, p)))
         .collect();

@@ -604,6 +604,20 @@ fn logs_show_the_crash_of_the_previous_container() {
         "{}",
         r.text()
     );
+    // As a 1.32 kubelet does: the first exit is restarted at once, the
+    // second waits 10 s in CrashLoopBackOff with restartCount 1.
+    advance(&c, 1.0);
+    let pod = get(&c, &format!("/api/v1/namespaces/default/pods/{name}"));
+    let cs = &pod["status"]["containerStatuses"][0];
+    assert!(cs["state"]["running"].is_object(), "{cs}");
+    assert_eq!(cs["restartCount"], 1, "{cs}");
+    assert_eq!(cs["lastState"]["terminated"]["exitCode"], 1, "{cs}");
+    assert!(
+        !items(&c, "/api/v1/namespaces/default/events")
+            .iter()
+            .any(|e| e["reason"] == "BackOff"),
+        "no back-off for the first restart"
+    );
     advance(&c, 1.0);
     let pod = get(&c, &format!("/api/v1/namespaces/default/pods/{name}"));
     let cs = &pod["status"]["containerStatuses"][0];
@@ -637,15 +651,29 @@ fn logs_show_the_crash_of_the_previous_container() {
             .any(|e| e["reason"] == "BackOff" && e["type"] == "Warning"),
         "{events:?}"
     );
-    // Restarts back off: 10 s, then 20 s.
-    advance(&c, 10.0);
+    // Restarts back off: 10 s, then 20 s, then 40 s (Go's duration text).
+    advance(&c, 9.9);
     let pod = get(&c, &format!("/api/v1/namespaces/default/pods/{name}"));
-    assert!(
-        pod["status"]["containerStatuses"][0]["state"]["running"].is_object()
-            || pod["status"]["containerStatuses"][0]["restartCount"] == 2,
+    assert_eq!(
+        pod["status"]["containerStatuses"][0]["state"]["waiting"]["reason"], "CrashLoopBackOff",
         "{pod}"
     );
-    advance(&c, 30.0);
+    advance(&c, 0.1);
+    let pod = get(&c, &format!("/api/v1/namespaces/default/pods/{name}"));
+    let cs = &pod["status"]["containerStatuses"][0];
+    assert!(cs["state"]["running"].is_object(), "{cs}");
+    assert_eq!(cs["restartCount"], 2, "{cs}");
+    advance(&c, 1.0);
+    let pod = get(&c, &format!("/api/v1/namespaces/default/pods/{name}"));
+    let cs = &pod["status"]["containerStatuses"][0];
+    assert!(
+        cs["state"]["waiting"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("back-off 20s restarting"),
+        "{cs}"
+    );
+    advance(&c, 29.0);
     let pod = get(&c, &format!("/api/v1/namespaces/default/pods/{name}"));
     assert_eq!(
         pod["status"]["containerStatuses"][0]["restartCount"], 3,
@@ -1262,4 +1290,160 @@ fn kubectl_get_events_prints_the_event_columns() {
     assert_eq!(row["cells"][3], "deployment/web");
     assert_eq!(row["cells"][5], "deployment-controller");
     assert_eq!(row["cells"][8], "1");
+}
+
+/// (name, uid, creationTimestamp) of the pods matching `selector`.
+fn pod_ids(c: &Client, selector: &str) -> Vec<(String, String, String)> {
+    let mut out: Vec<(String, String, String)> = items(
+        c,
+        &format!("/api/v1/namespaces/default/pods?labelSelector={selector}"),
+    )
+    .iter()
+    .map(|p| {
+        let m = &p["metadata"];
+        let s = |k: &str| m[k].as_str().unwrap_or("").to_string();
+        (s("name"), s("uid"), s("creationTimestamp"))
+    })
+    .collect();
+    out.sort();
+    out
+}
+
+fn delete_orphan(c: &Client, path: &str) {
+    let body = json!({"propagationPolicy": "Orphan"}).to_string();
+    let r = c.send(
+        "DELETE",
+        path,
+        &[],
+        Some(("application/json", body.as_bytes())),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    eventually("the orphaning delete completes", || {
+        c.get(path).status == 404
+    });
+}
+
+fn controller_uid(obj: &Value) -> &str {
+    obj["metadata"]["ownerReferences"]
+        .as_array()
+        .and_then(|refs| refs.iter().find(|r| r["controller"] == true))
+        .and_then(|r| r["uid"].as_str())
+        .unwrap_or("")
+}
+
+/// What `thebot --force-replace` relies on: a StatefulSet deleted with
+/// Orphan and recreated with other volumeClaimTemplates takes its pods
+/// and revision back (the real controller's ClaimPods and
+/// AdoptOrphanRevisions) instead of making new ones.
+#[test]
+fn a_statefulset_recreated_after_an_orphan_delete_adopts_its_pods() {
+    let (_inst, c) = manual();
+    let path = "/apis/apps/v1/namespaces/default/statefulsets";
+    let sts = |storage: &str| {
+        json!({
+            "apiVersion": "apps/v1", "kind": "StatefulSet",
+            "metadata": {"name": "db"},
+            "spec": {
+                "serviceName": "db", "replicas": 2,
+                "selector": {"matchLabels": {"app": "db"}},
+                "template": {"metadata": {"labels": {"app": "db"}},
+                    "spec": {"containers": [{"name": "pg", "image": "postgres:16"}]}},
+                "volumeClaimTemplates": [{
+                    "metadata": {"name": "data"},
+                    "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": storage}}}
+                }]
+            }
+        })
+    };
+    create(&c, path, sts("1Gi"));
+    for _ in 0..3 {
+        advance(&c, 1.0);
+    }
+    let old = get(&c, &format!("{path}/db"));
+    assert_eq!(old["status"]["readyReplicas"], 2, "{old}");
+    let pods_before = pod_ids(&c, "app%3Ddb");
+    assert_eq!(pods_before.len(), 2);
+
+    delete_orphan(&c, &format!("{path}/db"));
+    for p in items(&c, "/api/v1/namespaces/default/pods?labelSelector=app%3Ddb") {
+        assert!(p["metadata"]["ownerReferences"].is_null(), "orphaned: {p}");
+    }
+    // An orphan that is not `<set>-<ordinal>` is no member of the set.
+    create(
+        &c,
+        "/api/v1/namespaces/default/pods",
+        json!({"metadata": {"name": "stray", "labels": {"app": "db"}},
+            "spec": {"containers": [{"name": "c", "image": "busybox:1"}]}}),
+    );
+
+    let new = create(&c, path, sts("2Gi"));
+    for _ in 0..3 {
+        advance(&c, 1.0);
+    }
+    let new_uid = new["metadata"]["uid"].as_str().unwrap();
+    assert_ne!(new_uid, old["metadata"]["uid"].as_str().unwrap());
+    let pods_after: Vec<_> = pod_ids(&c, "app%3Ddb")
+        .into_iter()
+        .filter(|(n, _, _)| n != "stray")
+        .collect();
+    assert_eq!(pods_after, pods_before, "the same pods, never recreated");
+    for (name, _, _) in &pods_after {
+        let p = get(&c, &format!("/api/v1/namespaces/default/pods/{name}"));
+        assert_eq!(controller_uid(&p), new_uid, "adopted: {p}");
+    }
+    let stray = get(&c, "/api/v1/namespaces/default/pods/stray");
+    assert_eq!(controller_uid(&stray), "", "not adopted: {stray}");
+    let s = get(&c, &format!("{path}/db"));
+    assert_eq!(s["status"]["readyReplicas"], 2, "{s}");
+    assert_eq!(
+        s["status"]["currentRevision"],
+        old["status"]["currentRevision"]
+    );
+    let crs = items(&c, "/apis/apps/v1/namespaces/default/controllerrevisions");
+    assert_eq!(crs.len(), 1, "the revision was adopted, not duplicated");
+    assert_eq!(controller_uid(&crs[0]), new_uid);
+    let claims: Vec<String> = items(&c, "/api/v1/namespaces/default/persistentvolumeclaims")
+        .iter()
+        .map(|p| {
+            format!(
+                "{} {}",
+                p["metadata"]["name"].as_str().unwrap(),
+                p["spec"]["resources"]["requests"]["storage"]
+            )
+        })
+        .collect();
+    assert_eq!(
+        claims,
+        ["data-db-0 \"1Gi\"", "data-db-1 \"1Gi\""],
+        "existing claims are kept as they are"
+    );
+}
+
+#[test]
+fn a_deployment_recreated_after_an_orphan_delete_adopts_its_replicaset() {
+    let (_inst, c) = manual();
+    create(&c, DEPLOYMENTS, deployment("web", "nginx:1.27", 2));
+    for _ in 0..3 {
+        advance(&c, 1.0);
+    }
+    let rs_path = "/apis/apps/v1/namespaces/default/replicasets?labelSelector=app%3Dweb";
+    let rss_before = items(&c, rs_path);
+    assert_eq!(rss_before.len(), 1);
+    let pods_before = pod_ids(&c, "app%3Dweb");
+
+    delete_orphan(&c, &format!("{DEPLOYMENTS}/web"));
+    let new = create(&c, DEPLOYMENTS, deployment("web", "nginx:1.27", 2));
+    for _ in 0..3 {
+        advance(&c, 1.0);
+    }
+    let rss = items(&c, rs_path);
+    assert_eq!(rss.len(), 1, "no second ReplicaSet");
+    assert_eq!(rss[0]["metadata"]["uid"], rss_before[0]["metadata"]["uid"]);
+    assert_eq!(
+        controller_uid(&rss[0]),
+        new["metadata"]["uid"].as_str().unwrap()
+    );
+    assert_eq!(pod_ids(&c, "app%3Dweb"), pods_before);
+    let d = get(&c, &format!("{DEPLOYMENTS}/web"));
+    assert_eq!(d["status"]["availableReplicas"], 2, "{d}");
 }
