@@ -6,10 +6,15 @@
 //! created, configured or left unchanged is read from the apply response
 //! against the LIST taken at plan time: a real server does not write a
 //! no-op apply, so its resourceVersion stays the same.
+//!
+//! An apply the server refuses because a field cannot change after
+//! creation is, with `--force-replace`, a delete and a create
+//! ([`replace`]); without it, a refusal that says so.
 
 pub mod handover;
 pub mod live;
 pub mod ownership;
+pub mod replace;
 
 use futures_util::stream::{self, StreamExt};
 use kube::api::{Api, DynamicObject, Patch, PatchParams, ValidationDirective};
@@ -19,6 +24,7 @@ use serde_json::Value;
 use crate::cluster::{Discovery, retry};
 use crate::manifest::{Object, ObjectId};
 use live::LiveIndex;
+use replace::{Policy, Replaced};
 
 /// The field manager of every thebot apply.
 pub const FIELD_MANAGER: &str = "thebot";
@@ -108,7 +114,18 @@ pub fn api_for(
     })
 }
 
-/// Applies `objects` concurrently; returns the change set in input order.
+/// What a stage's apply did: the change set in input order, and the
+/// objects replaced on the way (`--force-replace`).
+#[derive(Debug, Clone, Default)]
+pub struct Applied {
+    pub changes: Vec<Change>,
+    pub replaced: Vec<Replaced>,
+}
+
+/// One object's apply: its change, and its replacement if any.
+type OneApplied = Result<(Change, Option<Replaced>), Refusal>;
+
+/// Applies `objects` concurrently.
 /// `force_for` names objects applied with force whatever the options
 /// (objects taken over with `--take-ownership`).
 pub async fn apply(
@@ -118,8 +135,8 @@ pub async fn apply(
     live: &LiveIndex,
     opts: &ApplyOptions,
     force_for: &[ObjectId],
-) -> Result<Vec<Change>, ApplyError> {
-    let results: Vec<(usize, Result<Change, Refusal>)> = stream::iter(objects.iter().enumerate())
+) -> Result<Applied, ApplyError> {
+    let results: Vec<(usize, OneApplied)> = stream::iter(objects.iter().enumerate())
         .map(|(i, o)| async move {
             let force = force_for.contains(&o.id());
             (i, apply_one(client, discovery, o, live, opts, force).await)
@@ -129,16 +146,19 @@ pub async fn apply(
         .await;
     let mut ordered: Vec<_> = results;
     ordered.sort_by_key(|(i, _)| *i);
-    let mut changes = Vec::new();
+    let mut applied = Applied::default();
     let mut refusals = Vec::new();
     for (_, r) in ordered {
         match r {
-            Ok(c) => changes.push(c),
+            Ok((c, r)) => {
+                applied.changes.push(c);
+                applied.replaced.extend(r);
+            }
             Err(e) => refusals.push(e),
         }
     }
     if refusals.is_empty() {
-        Ok(changes)
+        Ok(applied)
     } else {
         Err(ApplyError(refusals))
     }
@@ -151,7 +171,7 @@ async fn apply_one(
     live: &LiveIndex,
     opts: &ApplyOptions,
     force: bool,
-) -> Result<Change, Refusal> {
+) -> OneApplied {
     let id = object.id();
     let refuse = |message: String| Refusal {
         object: id.to_string(),
@@ -161,13 +181,40 @@ async fn apply_one(
         .ok_or_else(|| refuse("its kind is not served by the cluster".into()))?;
     let pp = params(opts, force);
     let patch = Patch::Apply(&object.value);
-    let applied = retry::idempotent(|_| api.patch(&id.name, &pp, &patch))
-        .await
-        .map_err(|e| refuse(describe(&e)))?;
+    let mut replaced = None;
+    let applied = match retry::idempotent(|_| api.patch(&id.name, &pp, &patch)).await {
+        Ok(a) => a,
+        Err(e) => {
+            let Some(r) = replacement(&api, object, live, opts, &e).await? else {
+                return Err(refuse(describe(&e)));
+            };
+            if r.dry_run {
+                let change = Change {
+                    object: id.to_string(),
+                    id,
+                    action: Action::Configured,
+                    generation: None,
+                };
+                return Ok((change, Some(r)));
+            }
+            replaced = Some(r);
+            retry::idempotent(|_| api.patch(&id.name, &pp, &patch))
+                .await
+                .map_err(|e| {
+                    refuse(format!(
+                        "was deleted to be replaced, but creating it again failed: {}. \
+                         It stays deleted (its pods, if any, keep running): fix the cause and re-run",
+                        describe(&e)
+                    ))
+                })?
+        }
+    };
     let before = live.get(&id);
     let after = serde_json::to_value(&applied).unwrap_or(Value::Null);
     let action = match before {
         None => Action::Created,
+        // A replaced object is a new one, but the release had it before.
+        Some(_) if replaced.is_some() => Action::Configured,
         // A dry run persists nothing, so its resourceVersion never moves:
         // compare what the object would be with what it is.
         Some(b) if opts.dry_run => {
@@ -194,12 +241,55 @@ async fn apply_one(
         }
         Some(_) => Action::Configured,
     };
-    Ok(Change {
+    let change = Change {
         object: id.to_string(),
         id,
         action,
         generation: applied.metadata.generation,
-    })
+    };
+    Ok((change, replaced))
+}
+
+/// After an apply refused with `e`: `None` when it is not an
+/// immutable-field change; the replacement when `--force-replace` allows
+/// one (done, unless a dry run); a refusal that says what to do otherwise.
+async fn replacement(
+    api: &kube::Api<kube::api::DynamicObject>,
+    object: &Object,
+    live: &LiveIndex,
+    opts: &ApplyOptions,
+    e: &kube::Error,
+) -> Result<Option<Replaced>, Refusal> {
+    let id = object.id();
+    let refuse = |message: String| Refusal {
+        object: id.to_string(),
+        message,
+    };
+    let Some((uid, value)) = replace::current(api, &id, live)
+        .await
+        .map_err(|e| refuse(describe(&e)))?
+    else {
+        return Ok(None);
+    };
+    let changed = replace::changed_fields(object, &value);
+    let Some(fields) = replace::immutable_change(e, &changed) else {
+        return Ok(None);
+    };
+    let policy = Policy::of(&id);
+    if !opts.force_replace || policy == Policy::Refuse {
+        return Err(refuse(replace::advice(&id, &fields, &describe(e))));
+    }
+    if !opts.dry_run {
+        replace::delete_and_wait(api, &id.name, &uid, policy)
+            .await
+            .map_err(refuse)?;
+    }
+    Ok(Some(Replaced {
+        object: id.to_string(),
+        fields,
+        policy,
+        dry_run: opts.dry_run,
+    }))
 }
 
 /// An object without what the server maintains (managedFields,

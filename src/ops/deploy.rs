@@ -828,7 +828,10 @@ impl Stages<'_> {
                     )));
                 }
             }
-            let applied = apply::apply(
+            let apply::Applied {
+                changes: applied,
+                replaced,
+            } = apply::apply(
                 &self.cluster.client,
                 self.discovery,
                 &batch,
@@ -837,6 +840,9 @@ impl Stages<'_> {
                 self.force_for,
             )
             .await?;
+            for r in &replaced {
+                sink.event(Event::Info(r.to_string()));
+            }
             sink.event(Event::StageApplied {
                 stage,
                 changes: applied.clone(),

@@ -122,10 +122,19 @@ pub async fn dry_run(
         dry_run: true,
         ..opts.apply.clone()
     };
-    let changes = apply::apply(&cluster.client, &discovery, &refs, &live, &apply_opts, &[]).await?;
-    report.changes = changes
+    let applied = apply::apply(&cluster.client, &discovery, &refs, &live, &apply_opts, &[]).await?;
+    report.changes = applied
+        .changes
         .iter()
-        .map(|c| format!("{} {}", crate::ui::action_word(c.action), c.object))
+        .map(|c| {
+            let line = format!("{} {}", crate::ui::action_word(c.action), c.object);
+            // --force-replace: a refused immutable change is shown as the
+            // replacement it would be (nothing is deleted in a dry run).
+            match applied.replaced.iter().find(|r| r.object == c.object) {
+                Some(r) => format!("{line} ({})", r.what()),
+                None => line,
+            }
+        })
         .collect();
     let entries = Store::new(cluster.client.clone(), &namespace, &name)
         .entries()
