@@ -843,6 +843,7 @@ impl Stages<'_> {
             for r in &replaced {
                 sink.event(Event::Info(r.to_string()));
             }
+            self.take_fields(&batch, sink).await?;
             sink.event(Event::StageApplied {
                 stage,
                 changes: applied.clone(),
@@ -876,6 +877,30 @@ impl Stages<'_> {
             changes.extend(applied);
         }
         Ok(changes)
+    }
+
+    /// After a stage's apply, the objects taken over with
+    /// `--take-ownership` also lose their previous managers' fields to
+    /// thebot, so that what only those set is pruned by the next apply.
+    async fn take_fields(&self, batch: &[&Object], sink: &dyn Sink) -> Result<(), OpError> {
+        let taken: Vec<_> = batch
+            .iter()
+            .map(|o| o.id())
+            .filter(|id| self.force_for.contains(id))
+            .collect();
+        if taken.is_empty() || self.opts.apply.dry_run {
+            return Ok(());
+        }
+        let moved = ownership::take_fields(&self.cluster.client, self.discovery, &taken)
+            .await
+            .map_err(OpError::Failed)?;
+        for (id, managers) in moved {
+            sink.event(Event::Info(format!(
+                "{id}: fields owned by {} now belong to thebot (the next upgrade removes those thebot does not render)",
+                managers.join(", ")
+            )));
+        }
+        Ok(())
     }
 }
 

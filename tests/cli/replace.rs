@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::sim::Sim;
 
@@ -173,4 +173,70 @@ fn an_immutable_change_without_force_replace_fails_and_deletes_nothing() {
     let now = sim.get(STS);
     assert_eq!(now["metadata"]["uid"], old["metadata"]["uid"]);
     assert_eq!(storage(&now), "5Gi");
+}
+
+#[test]
+fn take_ownership_moves_another_managers_fields_so_the_next_upgrade_prunes_them() {
+    let sim = Sim::start();
+    let (code, _) = sim.request(
+        "POST",
+        "/api/v1/namespaces",
+        "application/json",
+        Some(&json!({"metadata": {"name": NS}})),
+    );
+    assert_eq!(code, 201);
+    let path = "/api/v1/namespaces/thebot-dev/configmaps/thebot-dev-config";
+    let helm_cm = json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "thebot-dev-config", "namespace": NS,
+            "labels": {"app.kubernetes.io/managed-by": "Helm"},
+            "annotations": {"meta.helm.sh/release-name": "thebot"}},
+        "data": {"LOG_LEVEL": "INFO", "HELM_ONLY": "1"}});
+    let (code, body) = sim.apply_as("helm", path, &helm_cm, false);
+    assert_eq!(code, 201, "{body}");
+    // And a field from a client-side `kubectl apply` (an Update entry).
+    let (code, body) = sim.request(
+        "PATCH",
+        &format!("{path}?fieldManager=kubectl-client-side-apply"),
+        "application/merge-patch+json",
+        Some(&json!({"data": {"KUBECTL_ONLY": "1"}})),
+    );
+    assert_eq!(code, 200, "{body}");
+    let managers = |cm: &Value| -> Vec<String> {
+        cm["metadata"]["managedFields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["manager"].as_str().unwrap().to_string())
+            .collect()
+    };
+
+    let out = sim.thebot(&["install", "--wait=false", "dev", "--take-ownership"]);
+    out.ok();
+    assert!(
+        out.stderr.contains(
+            "ConfigMap/thebot-dev/thebot-dev-config: fields owned by helm, kubectl-client-side-apply now belong to thebot"
+        ),
+        "{}",
+        out.stderr
+    );
+    let cm = sim.get(path);
+    assert_eq!(managers(&cm), ["thebot"], "{cm}");
+    assert_eq!(cm["data"]["HELM_ONLY"], "1", "kept until the next apply");
+
+    sim.thebot(&["upgrade", "--wait=false", "-n", NS]).ok();
+    let cm = sim.get(path);
+    assert!(cm["data"].get("HELM_ONLY").is_none(), "{cm}");
+    assert!(cm["data"].get("KUBECTL_ONLY").is_none(), "{cm}");
+    assert_eq!(cm["data"]["LOG_LEVEL"], "DEBUG");
+    assert!(
+        cm["metadata"]["annotations"]
+            .get("meta.helm.sh/release-name")
+            .is_none(),
+        "{cm}"
+    );
+    assert_eq!(
+        cm["metadata"]["labels"]["app.kubernetes.io/managed-by"],
+        "thebot"
+    );
+    assert_eq!(managers(&cm), ["thebot"]);
 }
