@@ -5,9 +5,21 @@
 //! containers on the virtual clock: ContainerCreating for a second, then
 //! Running (Ready after the image's readiness delay, 1 s by default);
 //! pods that do not restart Always exit 0 a second later. Image-tag
-//! faults (see [`super::faults`]) crash-loop with back-off (10 s
-//! doubling to 300 s), fail to pull, hang or exit with a code, with the
-//! real kubelet's reasons and messages.
+//! faults (see [`super::faults`]) crash-loop, fail to pull, hang or exit
+//! with a code, with the real kubelet's reasons and messages.
+//!
+//! Restarts follow the 1.32 kubelet's back-off (`doBackOff` in
+//! kuberuntime_manager.go): the first exit is restarted at once (no
+//! back-off entry exists yet; starting creates one of 10 s), the next exit
+//! waits in CrashLoopBackOff for that back-off measured from its
+//! finishedAt, and every restart after a back-off doubles it up to 300 s:
+//! 0, 10, 20, 40 ... 300 s. restartCount counts the restarts done, so the
+//! first CrashLoopBackOff shows 1 with "back-off 10s". A back-off last set
+//! more than 10 minutes before an exit has expired: that exit is restarted
+//! at once and the back-off starts again at 10 s. The real kubelet restarts
+//! at its next sync of the pod after the back-off ends (a pod worker's retry
+//! comes 10-15 s after the last, kubernetes#123602), so a real back-off
+//! lasts up to a few seconds longer; kubesim restarts at its exact end.
 //!
 //! # Caveats
 //! Probes, resources, volumes and init-container ordering are not run:
@@ -31,6 +43,9 @@ const HOST_IP: &str = "172.18.0.2";
 /// Back-off of restarts and pulls: 10 s doubling up to 300 s.
 const BACKOFF_START: Micros = 10 * SECOND;
 const BACKOFF_MAX: Micros = 300 * SECOND;
+/// A restart back-off not renewed for this long is forgotten (the
+/// kubelet's `hasExpired`: twice the maximum).
+const BACKOFF_EXPIRY: Micros = 2 * BACKOFF_MAX;
 
 /// The kubelet's memory of the pods it runs, by uid.
 #[derive(Debug, Default)]
@@ -92,6 +107,9 @@ struct Ctr {
     state: State,
     last: Option<Term>,
     restarts: u32,
+    /// The kubelet's restart back-off entry: when it was last set (a
+    /// restart) and its current length.
+    backoff: Option<(Micros, Micros)>,
     pulls: u32,
     ever_started: bool,
     /// Events of the transitions taken, not yet written.
@@ -335,6 +353,17 @@ fn full_image(image: &str) -> String {
         .unwrap_or_default()
 }
 
+/// A whole number of seconds as Go's `time.Duration` prints it (`10s`,
+/// `1m20s`, `5m0s`).
+fn go_duration(m: Micros) -> String {
+    let secs = m / SECOND;
+    if secs < 60 {
+        format!("{secs}s")
+    } else {
+        format!("{}m{}s", secs / 60, secs % 60)
+    }
+}
+
 fn backoff(n: u32) -> Micros {
     let mut b = BACKOFF_START;
     for _ in 1..n {
@@ -376,6 +405,7 @@ impl Run {
                 },
                 last: None,
                 restarts: 0,
+                backoff: None,
                 pulls: 0,
                 ever_started: false,
                 events: Vec::new(),
@@ -612,6 +642,10 @@ impl Ctr {
                 ..
             } => Some(self.pull_failed(at)),
             State::Waiting { .. } => {
+                // The back-off is over: restarted, the next one is longer.
+                let b = self.backoff.map_or(BACKOFF_START, |(_, b)| b);
+                self.backoff = Some((at, (b * 2).min(BACKOFF_MAX)));
+                self.restarts += 1;
                 self.run(at, restart, pod_uid);
                 None
             }
@@ -633,11 +667,19 @@ impl Ctr {
                     return None;
                 }
                 self.last = Some(term);
-                self.restarts += 1;
-                let wait = backoff(self.restarts);
+                let wait = match self.backoff {
+                    Some((set, b)) if t - set <= BACKOFF_EXPIRY => b,
+                    _ => {
+                        // No (live) back-off entry: restarted at once.
+                        self.backoff = Some((t, BACKOFF_START));
+                        self.restarts += 1;
+                        self.run(t, restart, pod_uid);
+                        return None;
+                    }
+                };
                 let message = format!(
-                    "back-off {}s restarting failed container={} pod={pod_desc}",
-                    wait / SECOND,
+                    "back-off {} restarting failed container={} pod={pod_desc}",
+                    go_duration(wait),
                     self.name
                 );
                 self.state = State::Waiting {
@@ -733,6 +775,13 @@ mod tests {
         assert_eq!(backoff(2), 20 * SECOND);
         assert_eq!(backoff(6), 300 * SECOND);
         assert_eq!(backoff(9), 300 * SECOND);
+    }
+
+    #[test]
+    fn back_offs_print_as_go_durations() {
+        assert_eq!(go_duration(10 * SECOND), "10s");
+        assert_eq!(go_duration(80 * SECOND), "1m20s");
+        assert_eq!(go_duration(BACKOFF_MAX), "5m0s");
     }
 
     #[test]
