@@ -145,10 +145,8 @@ pub fn verdict(pods: &[Value], now: Timestamp, opts: Options, memory: &mut Memor
             };
             let lasting = lasting_limit(&reason, c, started).is_some_and(|limit| now > limit);
             match reason.as_str() {
-                "CrashLoopBackOff" => {
-                    if restarts >= CRASHLOOP_RESTARTS || lasting {
-                        return fail("CrashLoopBackOff");
-                    }
+                "CrashLoopBackOff" if restarts >= CRASHLOOP_RESTARTS || lasting => {
+                    return fail("CrashLoopBackOff");
                 }
                 "ImagePullBackOff" | "InvalidImageName" => return fail(&reason),
                 "ErrImagePull" => {
