@@ -36,7 +36,9 @@ def states(pod):
         st = c.get("state", {})
         kind = next(iter(st), "?")
         reason = st.get(kind, {}).get("reason", "")
-        out.append(f"{kind}{'/' + reason if reason else ''} restarts={c.get('restartCount', 0)}")
+        finished = c.get("lastState", {}).get("terminated", {}).get("finishedAt")
+        out.append(f"{kind}{'/' + reason if reason else ''} restarts={c.get('restartCount', 0)}"
+                   + (f" (last exit {finished})" if finished else ""))
     return ", ".join(out)
 
 
@@ -109,7 +111,9 @@ def run_once(i, verbose):
         "reported": None if failed_at is None else failed_at - t0,
     }
     if verbose:
-        print(f"  run {i} timeline (s after the upgrade started):")
+        t = time.time() - (time.monotonic() - start)
+        print(f"  run {i} timeline (s after the upgrade started at "
+              f"{time.strftime('%H:%M:%S', time.gmtime(t))}{f'{t % 1:.3f}'[1:]}Z):")
         for t, name, images, st, _ in watch.seen:
             if any("crashloop" in im for im in images):
                 print(f"    {t - start:7.3f} pod {name}: {st}")

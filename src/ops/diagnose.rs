@@ -146,15 +146,19 @@ pub async fn report(
             .iter()
             .map(|p| s(p, "/metadata/name").to_string()),
     );
-    let mut events: Vec<(String, String)> = Vec::new();
-    let mut seen = BTreeSet::new();
-    for name in &names {
+    // The Event lists and the log are fetched at the same time: the
+    // failure is reported as soon as the slowest one answers.
+    let event_lists = futures_util::future::join_all(names.iter().map(|name| {
         let path = format!(
             "/api/v1/namespaces/{namespace}/events?fieldSelector=involvedObject.name%3D{name}"
         );
-        let Some(list) = get_json(cluster, &path).await else {
-            continue;
-        };
+        async move { get_json(cluster, &path).await }
+    }));
+    let (event_lists, log) =
+        futures_util::future::join(event_lists, log(cluster, namespace, pods, limits)).await;
+    let mut events: Vec<(String, String)> = Vec::new();
+    let mut seen = BTreeSet::new();
+    for list in event_lists.into_iter().flatten() {
         for e in list["items"].as_array().into_iter().flatten() {
             let when = [
                 s(e, "/lastTimestamp"),
@@ -186,31 +190,42 @@ pub async fn report(
         lines.extend(events.into_iter().skip(skip).map(|(_, t)| t));
     }
 
-    if let Some((pod, container, previous)) = failing_container(pods) {
-        let path = |prev: bool| {
-            format!(
-                "/api/v1/namespaces/{namespace}/pods/{pod}/log?container={container}&tailLines={}{}",
-                limits.log_lines,
-                if prev { "&previous=true" } else { "" }
-            )
-        };
-        let mut log = None;
-        if previous {
-            log = get_text(cluster, &path(true)).await;
-        }
-        if log.is_none() {
-            log = get_text(cluster, &path(false)).await;
-        }
-        if let Some(log) = log.filter(|l| !l.trim().is_empty()) {
-            lines.push(format!(
-                "Last {} log lines of pod {pod}, container {container}{}:",
-                limits.log_lines,
-                if previous { " (previous run)" } else { "" }
-            ));
-            lines.extend(log.lines().map(|l| format!("  | {l}")));
-        }
+    if let Some((pod, container, previous, log)) = log {
+        lines.push(format!(
+            "Last {} log lines of pod {pod}, container {container}{}:",
+            limits.log_lines,
+            if previous { " (previous run)" } else { "" }
+        ));
+        lines.extend(log.lines().map(|l| format!("  | {l}")));
     }
     masker.mask(&lines.join("\n"))
+}
+
+/// The last lines of the failing container's log (the previous run's when
+/// it restarted): pod, container, whether previous, the text.
+async fn log(
+    cluster: &Cluster,
+    namespace: &str,
+    pods: &[Value],
+    limits: Limits,
+) -> Option<(String, String, bool, String)> {
+    let (pod, container, previous) = failing_container(pods)?;
+    let path = |prev: bool| {
+        format!(
+            "/api/v1/namespaces/{namespace}/pods/{pod}/log?container={container}&tailLines={}{}",
+            limits.log_lines,
+            if prev { "&previous=true" } else { "" }
+        )
+    };
+    let mut log = None;
+    if previous {
+        log = get_text(cluster, &path(true)).await;
+    }
+    if log.is_none() {
+        log = get_text(cluster, &path(false)).await;
+    }
+    let log = log.filter(|l| !l.trim().is_empty())?;
+    Some((pod, container, previous, log))
 }
 
 #[cfg(test)]
