@@ -51,6 +51,10 @@ pub struct Change {
     /// a wait must not judge an older version of the object.
     #[serde(skip)]
     pub generation: Option<i64>,
+    /// `metadata.uid` of the applied object: after a replacement, a wait
+    /// must not judge the deleted object the watch may still show.
+    #[serde(skip)]
+    pub uid: Option<String>,
 }
 
 /// How to apply.
@@ -194,6 +198,7 @@ async fn apply_one(
                     id,
                     action: Action::Configured,
                     generation: None,
+                    uid: None,
                 };
                 return Ok((change, Some(r)));
             }
@@ -246,6 +251,7 @@ async fn apply_one(
         id,
         action,
         generation: applied.metadata.generation,
+        uid: applied.metadata.uid.clone(),
     };
     Ok((change, replaced))
 }

@@ -86,6 +86,7 @@ pub async fn prune(
                 id,
                 action: Action::Deleted,
                 generation: None,
+                uid: None,
             }),
             Err(kube::Error::Api(s)) if s.code == 404 => {}
             Err(e) => sink.event(Event::Warning(format!(

@@ -176,6 +176,10 @@ impl Waiting {
                     .iter()
                     .find(|c| c.id == o.id())
                     .and_then(|c| c.generation),
+                uid: applied
+                    .iter()
+                    .find(|c| c.id == o.id())
+                    .and_then(|c| c.uid.clone()),
             })
             .collect();
         if awaited.is_empty() {

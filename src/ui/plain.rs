@@ -173,9 +173,13 @@ mod tests {
     fn plain_output_has_no_escape_codes_and_one_line_per_change() {
         let text = render(false);
         assert!(!text.contains('\x1b'), "{text}");
-        // "1 pod(s) running" arrived twice and "does not exist" right after
+        // "active 1, succeeded 0, failed 0" arrived twice and "does not exist" right after
         // the apply: neither is a change.
-        assert_eq!(text.matches("1 pod(s) running").count(), 1, "{text}");
+        assert_eq!(
+            text.matches("active 1, succeeded 0, failed 0").count(),
+            1,
+            "{text}"
+        );
         assert!(!text.contains("does not exist"), "{text}");
         for line in text.lines() {
             let (stamp, _) = line.split_once(' ').expect("a stamp");

@@ -124,6 +124,7 @@ pub mod testing {
             object: format!("{kind}/thebot-dev/{name}"),
             action,
             generation: None,
+            uid: None,
         }
     }
 
@@ -203,8 +204,14 @@ pub mod testing {
                 100,
                 progress(migrate, waiting("waiting for its pod to start")),
             ),
-            (900, progress(migrate, waiting("1 pod(s) running"))),
-            (0, progress(migrate, waiting("1 pod(s) running"))),
+            (
+                900,
+                progress(migrate, waiting("active 1, succeeded 0, failed 0")),
+            ),
+            (
+                0,
+                progress(migrate, waiting("active 1, succeeded 0, failed 0")),
+            ),
             (2100, progress(migrate, Readiness::Ready)),
             (
                 0,

@@ -164,11 +164,12 @@ fn job(j: &Value) -> Readiness {
         return Readiness::Ready;
     }
     let active = int(j, "/status/active").unwrap_or(0);
+    let succeeded = int(j, "/status/succeeded").unwrap_or(0);
     let failed = int(j, "/status/failed").unwrap_or(0);
-    Readiness::InProgress(match (active, failed) {
-        (0, 0) => "waiting for its pod to start".to_string(),
-        (a, 0) => format!("{a} pod(s) running"),
-        (a, f) => format!("{a} pod(s) running, {f} failed attempt(s)"),
+    Readiness::InProgress(if active + succeeded + failed == 0 {
+        "waiting for its pod to start".to_string()
+    } else {
+        format!("active {active}, succeeded {succeeded}, failed {failed}")
     })
 }
 
@@ -281,7 +282,10 @@ mod tests {
     #[test]
     fn jobs() {
         assert_eq!(r(&fixture!("job-complete.yaml")), Readiness::Ready);
-        assert!(in_progress(r(&fixture!("job-running.yaml"))).contains("running"));
+        assert_eq!(
+            in_progress(r(&fixture!("job-running.yaml"))),
+            "active 1, succeeded 0, failed 0"
+        );
         match r(&fixture!("job-failed.yaml")) {
             Readiness::Failed(why) => assert!(why.starts_with("BackoffLimitExceeded"), "{why}"),
             other => panic!("{other:?}"),

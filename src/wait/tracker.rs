@@ -21,6 +21,29 @@ pub struct Awaited {
     /// The generation thebot applied: older versions seen by the watch
     /// (events still in flight) are not judged.
     pub min_generation: Option<i64>,
+    /// The uid thebot's apply answered with: a watched object with another
+    /// uid is the one a `--force-replace` deleted, not this one.
+    pub uid: Option<String>,
+}
+
+impl Awaited {
+    /// Whether the watch's version is of an older object or generation
+    /// than the one applied (and so says nothing about this rollout).
+    fn stale(&self, live: &Value) -> Option<String> {
+        let uid = live.pointer("/metadata/uid").and_then(Value::as_str);
+        if let (Some(want), Some(uid)) = (self.uid.as_deref(), uid)
+            && want != uid
+        {
+            return Some("waiting to see the recreated object".into());
+        }
+        let seen = live.pointer("/metadata/generation").and_then(Value::as_i64);
+        if let (Some(min), Some(seen)) = (self.min_generation, seen)
+            && seen < min
+        {
+            return Some(format!("waiting to see generation {min}"));
+        }
+        None
+    }
 }
 
 /// Why a wait ended without every object ready.
@@ -86,13 +109,8 @@ impl Tracker {
                 {
                     return Readiness::InProgress("waiting for the first list".into());
                 }
-                let seen = live
-                    .and_then(|l| l.pointer("/metadata/generation"))
-                    .and_then(Value::as_i64);
-                if let (Some(min), Some(seen)) = (a.min_generation, seen)
-                    && seen < min
-                {
-                    return Readiness::InProgress(format!("waiting to see generation {min}"));
+                if let Some(why) = live.and_then(|l| a.stale(l)) {
+                    return Readiness::InProgress(why);
                 }
                 let mut ctx = a.ctx.clone();
                 if a.id.kind == "PersistentVolumeClaim"
@@ -158,12 +176,7 @@ impl Tracker {
             return fine;
         };
         // An older version of the workload describes the previous rollout.
-        let seen = workload
-            .pointer("/metadata/generation")
-            .and_then(Value::as_i64);
-        if let (Some(min), Some(seen)) = (a.min_generation, seen)
-            && seen < min
-        {
+        if a.stale(&workload).is_some() {
             return fine;
         }
         let replica_sets = self.of_kind("ReplicaSet");
@@ -242,6 +255,10 @@ pub async fn wait_for(
             };
             match v {
                 verdict::Verdict::Failed(f) => {
+                    observer.progress(Progress {
+                        object: a.id.to_string(),
+                        readiness: Readiness::Failed(f.to_string()),
+                    });
                     return Err(WaitError::Failed {
                         object: a.id.to_string(),
                         reason: f.to_string(),
@@ -322,6 +339,7 @@ mod tests {
             id: id("a"),
             ctx: Context::default(),
             min_generation: None,
+            uid: None,
         }];
         assert!(
             matches!(t.evaluate(&awaited)[0], Readiness::Ready),
@@ -339,6 +357,7 @@ mod tests {
             id: id("b"),
             ctx: Context::default(),
             min_generation: None,
+            uid: None,
         }];
         assert_eq!(t.evaluate(&awaited), [Readiness::Missing]);
     }
@@ -359,11 +378,46 @@ mod tests {
             },
             ctx: Context::default(),
             min_generation: Some(2),
+            uid: None,
         }];
         assert!(
             matches!(&t.evaluate(&awaited)[0], Readiness::InProgress(w) if w.contains("generation 2"))
         );
         awaited[0].min_generation = Some(1);
+        assert_eq!(t.evaluate(&awaited), [Readiness::Ready]);
+    }
+
+    #[test]
+    fn a_replaced_object_is_judged_by_the_new_uid_only() {
+        let job = |uid: &str| {
+            json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "j", "namespace": "ns", "generation": 1, "uid": uid},
+                "status": {"conditions": [{"type": "Complete", "status": "True"}]}})
+        };
+        let mut t = Tracker::default();
+        // The watch still shows the deleted Job, complete, at generation 1.
+        t.apply(Update::Relist {
+            group: "batch".into(),
+            kind: "Job".into(),
+            items: vec![job("old")],
+        });
+        let awaited = [Awaited {
+            id: ObjectId {
+                group: "batch".into(),
+                version: "v1".into(),
+                kind: "Job".into(),
+                namespace: "ns".into(),
+                name: "j".into(),
+            },
+            ctx: Context::default(),
+            min_generation: Some(1),
+            uid: Some("new".into()),
+        }];
+        assert!(
+            matches!(&t.evaluate(&awaited)[0], Readiness::InProgress(w) if w.contains("recreated")),
+            "{:?}",
+            t.evaluate(&awaited)
+        );
+        t.apply(Update::Upsert(job("new")));
         assert_eq!(t.evaluate(&awaited), [Readiness::Ready]);
     }
 
@@ -418,6 +472,7 @@ mod tests {
             },
             ctx: Context::default(),
             min_generation: Some(2),
+            uid: None,
         }];
         let opts = WaitOptions {
             deadline: Instant::now() + std::time::Duration::from_secs(60),
@@ -462,6 +517,7 @@ mod tests {
             },
             ctx: Context::default(),
             min_generation: None,
+            uid: None,
         }];
         assert_eq!(t.evaluate(&awaited), [Readiness::Ready]);
     }
