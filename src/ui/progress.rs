@@ -249,7 +249,10 @@ pub mod testing {
         ];
         if crash {
             script.extend([
-                (6200, progress(backend, Readiness::Failed(
+                (3000, progress(backend, waiting(
+                    "1 old replicas still running; pod thebot-dev-backend-7b8-x2x: CrashLoopBackOff, restarted once",
+                ))),
+                (3200, progress(backend, Readiness::Failed(
                     "pod thebot-dev-backend-7b8-x2x container backend: CrashLoopBackOff (restarted 2 times)".into(),
                 ))),
                 (30, Event::Info("revision 2 marked failed".into())),

@@ -215,7 +215,22 @@ pub async fn wait_for(
     let mut last: Vec<Option<Readiness>> = vec![None; awaited.len()];
     let mut warned: BTreeSet<String> = BTreeSet::new();
     loop {
-        let now = tracker.evaluate(awaited);
+        let now: Vec<Readiness> = tracker
+            .evaluate(awaited)
+            .into_iter()
+            .zip(awaited)
+            .map(|(r, a)| match r {
+                Readiness::InProgress(why)
+                    if tracker.get(&a.id).is_some_and(|l| a.stale(l).is_none()) =>
+                {
+                    match verdict::pod_hint(&tracker.pods_of(&a.id)) {
+                        Some(hint) => Readiness::InProgress(format!("{why}; {hint}")),
+                        None => Readiness::InProgress(why),
+                    }
+                }
+                other => other,
+            })
+            .collect();
         for (i, r) in now.iter().enumerate() {
             let id = &awaited[i].id;
             if !tracker
@@ -485,7 +500,7 @@ mod tests {
             Err(WaitError::Failed { object, reason }) => {
                 assert_eq!(object, "Deployment/ns/web");
                 assert!(
-                    reason.contains("CrashLoopBackOff (restarted 1 times)"),
+                    reason.contains("CrashLoopBackOff (restarted 1 time)"),
                     "{reason}"
                 );
             }

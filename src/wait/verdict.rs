@@ -37,7 +37,8 @@ impl std::fmt::Display for PodFailure {
         }
         write!(f, ": {}", self.reason)?;
         if self.restarts > 0 {
-            write!(f, " (restarted {} times)", self.restarts)?;
+            let times = if self.restarts == 1 { "time" } else { "times" };
+            write!(f, " (restarted {} {times})", self.restarts)?;
         }
         if !self.message.is_empty() {
             write!(f, ": {}", self.message)?;
@@ -112,6 +113,38 @@ pub fn recheck_at(pods: &[Value], now: Timestamp) -> Option<Timestamp> {
         .filter(|limit| *limit >= now)
         .min()
         .and_then(|limit| limit.checked_add(SignedDuration::from_millis(1)).ok())
+}
+
+/// What the new pods are going through, for the progress line while the
+/// workload itself only says "0 of 1 updated": the first container that
+/// is waiting for a reason worth showing, or a pod that cannot be placed.
+pub fn pod_hint(pods: &[Value]) -> Option<String> {
+    pods.iter().find_map(|pod| {
+        let name = s(pod, "/metadata/name");
+        let waiting = container_statuses(pod).find_map(|c| {
+            let reason = s(c, "/state/waiting/reason");
+            if reason.is_empty() || reason == "ContainerCreating" || reason == "PodInitializing" {
+                return None;
+            }
+            let restarts = c.get("restartCount").and_then(Value::as_i64).unwrap_or(0);
+            Some(match restarts {
+                0 => reason,
+                1 => format!("{reason}, restarted once"),
+                n => format!("{reason}, restarted {n} times"),
+            })
+        });
+        let unschedulable = || {
+            pod.pointer("/status/conditions")
+                .and_then(Value::as_array)?
+                .iter()
+                .find(|c| c["type"] == "PodScheduled" && c["status"] == "False")
+                .map(|c| s(c, "/reason"))
+                .filter(|r| !r.is_empty())
+        };
+        waiting
+            .or_else(unschedulable)
+            .map(|why| format!("pod {name}: {why}"))
+    })
 }
 
 fn s(v: &Value, ptr: &str) -> String {
@@ -291,6 +324,27 @@ mod tests {
                 .expect($name)
                 .value
         };
+    }
+
+    #[test]
+    fn the_progress_hint_names_what_the_new_pod_waits_for() {
+        let hint = |p: Value| pod_hint(&[p]).unwrap_or_default();
+        let crash = hint(pod!("crashloop-first-backoff.yaml"));
+        assert!(
+            crash.starts_with("pod ") && crash.ends_with(": CrashLoopBackOff, restarted once"),
+            "{crash}"
+        );
+        assert!(
+            hint(pod!("pullbackoff.yaml")).ends_with(": ImagePullBackOff"),
+            "{}",
+            hint(pod!("pullbackoff.yaml"))
+        );
+        assert!(hint(pod!("unschedulable.yaml")).ends_with(": Unschedulable"));
+        assert_eq!(
+            pod_hint(&[pod!("running.yaml")]),
+            None,
+            "a running pod needs no hint"
+        );
     }
 
     fn at(s: &str) -> Timestamp {
