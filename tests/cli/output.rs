@@ -265,7 +265,11 @@ fn both<T: serde::de::DeserializeOwned>(sim: &Sim, args: &[&str]) -> T {
     let value: Value = serde_json::from_str(json.ok()).expect("json");
     let yaml = sim.thebot(&[args, &["-o", "yaml"]].concat());
     let yaml = parse(yaml.ok());
-    assert_eq!(yaml, std::slice::from_ref(&value), "-o yaml and -o json differ");
+    assert_eq!(
+        yaml,
+        std::slice::from_ref(&value),
+        "-o yaml and -o json differ"
+    );
     serde_json::from_value(value).unwrap_or_else(|e| panic!("{args:?}: {e}\n{json:?}"))
 }
 

@@ -123,8 +123,10 @@ fn an_image_change_runs_the_new_migration_before_the_backend_rolls() {
     );
     let err = &out.stderr;
     assert!(
-        position(err, &format!("✓ Job/thebot-dev/{} ready after", new_migrate[0]))
-            < position(err, "==> 4-app"),
+        position(
+            err,
+            &format!("✓ Job/thebot-dev/{} ready after", new_migrate[0])
+        ) < position(err, "==> 4-app"),
         "{err}"
     );
     assert_eq!(backend_image(&sim), "ghcr.io/the-bot/thebot-backend:1.5.0");
