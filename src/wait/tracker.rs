@@ -160,33 +160,18 @@ impl Tracker {
             .collect()
     }
 
-    /// The verdict over the newest revision's pods of an awaited workload,
-    /// and when time alone could change it (see [`verdict::recheck_at`]).
-    fn pod_verdict(
-        &mut self,
-        a: &Awaited,
-        opts: verdict::Options,
-        now: Timestamp,
-    ) -> (verdict::Verdict, Option<Timestamp>) {
-        let fine = (verdict::Verdict::Fine, None);
+    /// The newest revision's pods of an awaited workload, when the watch
+    /// shows the applied version of it (an older one describes the
+    /// previous rollout).
+    fn new_pods(&self, a: &Awaited) -> Option<Vec<Value>> {
         if !matches!(a.id.kind.as_str(), "Deployment" | "StatefulSet" | "Job") {
-            return fine;
+            return None;
         }
-        let Some(workload) = self.get(&a.id).cloned() else {
-            return fine;
-        };
-        // An older version of the workload describes the previous rollout.
-        if a.stale(&workload).is_some() {
-            return fine;
+        let workload = self.get(&a.id)?;
+        if a.stale(workload).is_some() {
+            return None;
         }
-        let replica_sets = self.of_kind("ReplicaSet");
-        let pods = self.of_kind("Pod");
-        let chosen: Vec<Value> = verdict::new_revision_pods(&workload, &replica_sets, &pods)
-            .into_iter()
-            .cloned()
-            .collect();
-        let v = verdict::verdict(&chosen, now, opts, &mut self.memory);
-        (v, verdict::recheck_at(&chosen, now))
+        Some(self.pods_of(&a.id))
     }
 
     /// The newest revision's pods of an object (for diagnostics).
@@ -215,22 +200,27 @@ pub async fn wait_for(
     let mut last: Vec<Option<Readiness>> = vec![None; awaited.len()];
     let mut warned: BTreeSet<String> = BTreeSet::new();
     loop {
-        let now: Vec<Readiness> = tracker
-            .evaluate(awaited)
-            .into_iter()
-            .zip(awaited)
-            .map(|(r, a)| match r {
-                Readiness::InProgress(why)
-                    if tracker.get(&a.id).is_some_and(|l| a.stale(l).is_none()) =>
-                {
-                    match verdict::pod_hint(&tracker.pods_of(&a.id)) {
-                        Some(hint) => Readiness::InProgress(format!("{why}; {hint}")),
-                        None => Readiness::InProgress(why),
-                    }
+        let mut now = tracker.evaluate(awaited);
+        // The new pods of each unready workload: what its progress line
+        // hints at, and what the fail-fast verdict judges.
+        let pods: Vec<Option<Vec<Value>>> = awaited
+            .iter()
+            .zip(&now)
+            .map(|(a, r)| {
+                if r.is_ready() {
+                    None
+                } else {
+                    tracker.new_pods(a)
                 }
-                other => other,
             })
             .collect();
+        for (r, pods) in now.iter_mut().zip(&pods) {
+            if let (Readiness::InProgress(why), Some(pods)) = (r, pods)
+                && let Some(hint) = verdict::pod_hint(pods)
+            {
+                *why = format!("{why}; {hint}");
+            }
+        }
         for (i, r) in now.iter().enumerate() {
             let id = &awaited[i].id;
             if !tracker
@@ -259,11 +249,12 @@ pub async fn wait_for(
         }
         let clock = Timestamp::now();
         let mut recheck: Option<Timestamp> = None;
-        for (a, r) in awaited.iter().zip(&now) {
-            if r.is_ready() {
+        for (a, pods) in awaited.iter().zip(&pods) {
+            let Some(pods) = pods else {
                 continue;
-            }
-            let (v, at) = tracker.pod_verdict(a, opts.verdict, clock);
+            };
+            let v = verdict::verdict(pods, clock, opts.verdict, &mut tracker.memory);
+            let at = verdict::recheck_at(pods, clock);
             recheck = match (recheck, at) {
                 (Some(x), Some(y)) => Some(x.min(y)),
                 (x, y) => x.or(y),
