@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::session;
 use super::{LayerArg, OpError, read_layers};
 use crate::apply::live::LiveIndex;
-use crate::apply::{FIELD_MANAGER, api_for, comparable, describe};
+use crate::apply::{FIELD_MANAGER, api_for, comparable, describe, replace};
 use crate::bundle::Bundle;
 use crate::cluster::ConnectOptions;
 use crate::manifest::Object;
@@ -38,6 +38,9 @@ pub struct DiffReport {
     pub added: Vec<String>,
     pub removed: Vec<String>,
     pub changed: Vec<String>,
+    /// Changed objects whose change touches a field that cannot change:
+    /// an upgrade needs `--force-replace` (also listed in `changed`).
+    pub replace: Vec<String>,
     /// Unified diffs of the changed objects.
     #[serde(skip)]
     pub text: String,
@@ -77,6 +80,34 @@ fn mask_secret_pair(old: &mut Value, new: &mut Value) {
                 *v = Value::String("(masked)".into());
             }
         }
+    }
+}
+
+/// `render` laid over `live`: maps merged key by key, lists of the same
+/// length item by item, anything else replaced. An approximation of the
+/// apply, for objects the server will not dry-run in place.
+fn overlay(mut live: Value, render: &Value) -> Value {
+    match (&mut live, render) {
+        (Value::Object(l), Value::Object(r)) => {
+            for (k, v) in r {
+                match l.get_mut(k) {
+                    Some(slot) => *slot = overlay(slot.take(), v),
+                    None => {
+                        l.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+            live
+        }
+        // Lists of the same length are taken item by item, so the server's
+        // defaults inside them (probe thresholds, volumeMode) stay.
+        (Value::Array(l), Value::Array(r)) if l.len() == r.len() => {
+            for (slot, v) in l.iter_mut().zip(r) {
+                *slot = overlay(slot.take(), v);
+            }
+            live
+        }
+        _ => render.clone(),
     }
 }
 
@@ -160,8 +191,24 @@ pub async fn diff(opts: &DiffOptions) -> Result<DiffReport, OpError> {
         let after = match api.patch(&id.name, &pp, &Patch::Apply(&o.value)).await {
             Ok(a) => serde_json::to_value(&a).unwrap_or(Value::Null),
             Err(e) => {
-                refusals.push(format!("{id}: {}", describe(&e)));
-                continue;
+                let changed = replace::changed_fields(o, &before.value);
+                let Some(fields) = replace::immutable_change(&e, &changed) else {
+                    refusals.push(format!("{id}: {}", describe(&e)));
+                    continue;
+                };
+                // The server will not dry-run it in place: show the render
+                // laid over the live object, and say what it takes.
+                report.replace.push(id.to_string());
+                report.text.push_str(&format!(
+                    "# {id}: {} cannot change in place; `upgrade --force-replace` deletes and recreates it{} (shown: the render laid over the live object)\n",
+                    fields.join(", "),
+                    if replace::Policy::of(&id) == replace::Policy::Orphan {
+                        " (its pods are kept)"
+                    } else {
+                        ""
+                    }
+                ));
+                overlay(before.value.clone(), &o.value)
             }
         };
         let (mut old, mut new) = (comparable(before.value.clone()), comparable(after));
@@ -190,4 +237,32 @@ pub async fn diff(opts: &DiffOptions) -> Result<DiffReport, OpError> {
         )));
     }
     Ok(report)
+}
+
+#[cfg(test)]
+mod overlay_tests {
+    use serde_json::json;
+
+    #[test]
+    fn the_render_is_laid_over_the_live_object_in_place() {
+        let live = json!({"spec": {"replicas": 1, "serviceName": "db", "volumeClaimTemplates": [{"size": "1Gi", "mode": "rwo"}]}, "status": {"ready": 1}});
+        let render = json!({"spec": {"replicas": 1, "volumeClaimTemplates": [{"size": "10Gi"}]}});
+        let merged = super::overlay(live.clone(), &render);
+        assert_eq!(
+            merged,
+            json!({"spec": {"replicas": 1, "serviceName": "db", "volumeClaimTemplates": [{"size": "10Gi", "mode": "rwo"}]}, "status": {"ready": 1}})
+        );
+        // A list of another length is the render's.
+        let render = json!({"spec": {"volumeClaimTemplates": [{"size": "2Gi"}, {"size": "3Gi"}]}});
+        assert_eq!(
+            super::overlay(live, &render)["spec"]["volumeClaimTemplates"],
+            json!([{"size": "2Gi"}, {"size": "3Gi"}])
+        );
+        let keys: Vec<&String> = merged["spec"].as_object().unwrap().keys().collect();
+        assert_eq!(
+            keys,
+            ["replicas", "serviceName", "volumeClaimTemplates"],
+            "key order kept"
+        );
+    }
 }

@@ -257,6 +257,7 @@ struct DiffSummary {
     added: Vec<String>,
     removed: Vec<String>,
     changed: Vec<String>,
+    replace: Vec<String>,
 }
 
 /// `-o json` deserialized into the documented schema; `-o yaml` says the same.
@@ -313,6 +314,7 @@ fn status_history_list_and_diff_follow_the_documented_schemas() {
     let summary: DiffSummary = both(&sim, &[&diff[..], &["--summary"]].concat());
     assert_eq!(summary.added, Vec::<String>::new());
     assert_eq!(summary.removed, ["Ingress/thebot-dev/thebot-dev-ingress"]);
+    assert_eq!(summary.replace, Vec::<String>::new());
     assert!(
         summary
             .changed

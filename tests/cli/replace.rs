@@ -240,3 +240,50 @@ fn take_ownership_moves_another_managers_fields_so_the_next_upgrade_prunes_them(
     );
     assert_eq!(managers(&cm), ["thebot"]);
 }
+
+#[test]
+fn diff_shows_an_immutable_change_and_what_it_takes() {
+    let sim = Sim::start();
+    sim.thebot(&["install", "dev", "--create-namespace", "--wait=false"])
+        .ok();
+    let args = [
+        "diff",
+        "-n",
+        "thebot-dev",
+        "--set",
+        "postgresql.persistence.size=10Gi",
+        "--detailed-exitcode",
+    ];
+    let out = sim.thebot(&args);
+    assert_eq!(out.code, 5, "a change, not an error: {}", out.stderr);
+    let text = &out.stdout;
+    assert!(
+        text.contains("StatefulSet/thebot-dev/thebot-dev-postgresql: spec.volumeClaimTemplates cannot change in place; `upgrade --force-replace`"),
+        "{text}"
+    );
+    // Only the size changes: the server's defaults in the template stay.
+    let changed: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            (l.starts_with('-') || l.starts_with('+'))
+                && !l.starts_with("---")
+                && !l.starts_with("+++")
+        })
+        .collect();
+    assert_eq!(
+        changed,
+        ["-          storage: 5Gi", "+          storage: 10Gi"],
+        "{text}"
+    );
+
+    let out = sim.thebot(&[&args[..5], &["-o", "json"]].concat());
+    let summary: Value = serde_json::from_str(out.ok()).unwrap();
+    assert_eq!(
+        summary["replace"],
+        json!(["StatefulSet/thebot-dev/thebot-dev-postgresql"])
+    );
+    assert_eq!(
+        summary["changed"],
+        json!(["StatefulSet/thebot-dev/thebot-dev-postgresql"])
+    );
+}
