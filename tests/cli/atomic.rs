@@ -76,18 +76,7 @@ fn an_atomic_upgrade_puts_the_previous_images_back() {
             "rolled back to revision 1 (now revision 3, deployed)",
         ],
     );
-    let d = sim.get("/apis/apps/v1/namespaces/thebot-dev/deployments/thebot-dev-frontend");
-    assert_eq!(
-        d["spec"]["template"]["spec"]["containers"][0]["image"],
-        "ghcr.io/the-bot/thebot-frontend:1.4.0"
-    );
-    let h = history(&sim);
-    assert_eq!(
-        h.iter()
-            .map(|(r, s, _)| (*r, s.as_str()))
-            .collect::<Vec<_>>(),
-        [(1, "superseded"), (2, "failed"), (3, "deployed")]
-    );
+    let h = assert_frontend_restored(&sim);
     assert!(h[2].2.contains("Rollback to 1"), "{h:?}");
 }
 
@@ -185,16 +174,23 @@ fn ctrl_c_during_an_atomic_upgrade_rolls_back_too() {
     assert!(!status.success(), "{seen}{rest}");
     assert!(rest.contains("interrupted by SIGINT"), "{rest}");
     assert!(rest.contains("rolled back to revision 1"), "{rest}");
+    assert_frontend_restored(&sim);
+}
+
+/// The frontend runs revision 1's image again, and history shows the
+/// failed revision 2 and the rollback revision 3.
+fn assert_frontend_restored(sim: &Sim) -> Vec<(u64, String, String)> {
     let d = sim.get("/apis/apps/v1/namespaces/thebot-dev/deployments/thebot-dev-frontend");
     assert_eq!(
         d["spec"]["template"]["spec"]["containers"][0]["image"],
         "ghcr.io/the-bot/thebot-frontend:1.4.0"
     );
-    let h = history(&sim);
+    let h = history(sim);
     assert_eq!(
         h.iter()
             .map(|(r, s, _)| (*r, s.as_str()))
             .collect::<Vec<_>>(),
         [(1, "superseded"), (2, "failed"), (3, "deployed")]
     );
+    h
 }
