@@ -643,13 +643,17 @@ pub fn status(a: StatusArgs) -> anyhow::Result<()> {
 
 pub fn history(a: HistoryArgs) -> anyhow::Result<()> {
     let entries = runtime()?.block_on(status::history(&a.query.options(), a.max))?;
-    if a.output != Format::Table {
-        ui::print_data(a.output, &entries);
-        return Ok(());
-    }
-    let rows: Vec<Vec<String>> = entries
-        .iter()
-        .map(|e| {
+    ui::print_list(
+        a.output,
+        &entries,
+        &[
+            "REVISION",
+            "UPDATED",
+            "STATUS",
+            "ENVIRONMENT",
+            "DESCRIPTION",
+        ],
+        |e| {
             vec![
                 e.revision.to_string(),
                 e.updated.clone(),
@@ -657,20 +661,7 @@ pub fn history(a: HistoryArgs) -> anyhow::Result<()> {
                 e.environment.clone(),
                 e.description.clone(),
             ]
-        })
-        .collect();
-    print!(
-        "{}",
-        table::render(
-            &[
-                "REVISION",
-                "UPDATED",
-                "STATUS",
-                "ENVIRONMENT",
-                "DESCRIPTION"
-            ],
-            &rows
-        )
+        },
     );
     Ok(())
 }
@@ -682,13 +673,18 @@ pub fn list(a: ListArgs) -> anyhow::Result<()> {
         connect: a.cluster.connect(),
     };
     let entries = runtime()?.block_on(status::list(&opts, a.all_namespaces))?;
-    if a.output != Format::Table {
-        ui::print_data(a.output, &entries);
-        return Ok(());
-    }
-    let rows: Vec<Vec<String>> = entries
-        .iter()
-        .map(|e| {
+    ui::print_list(
+        a.output,
+        &entries,
+        &[
+            "NAME",
+            "NAMESPACE",
+            "REVISION",
+            "STATUS",
+            "ENVIRONMENT",
+            "UPDATED",
+        ],
+        |e| {
             vec![
                 e.name.clone(),
                 e.namespace.clone(),
@@ -697,21 +693,7 @@ pub fn list(a: ListArgs) -> anyhow::Result<()> {
                 e.environment.clone(),
                 e.updated.clone(),
             ]
-        })
-        .collect();
-    print!(
-        "{}",
-        table::render(
-            &[
-                "NAME",
-                "NAMESPACE",
-                "REVISION",
-                "STATUS",
-                "ENVIRONMENT",
-                "UPDATED"
-            ],
-            &rows
-        )
+        },
     );
     Ok(())
 }

@@ -30,6 +30,20 @@ pub fn print_data<T: Serialize>(format: Format, data: &T) {
     }
 }
 
+/// A list result: data with `-o json|yaml`, else a table of one row per entry.
+pub fn print_list<T: Serialize>(
+    format: Format,
+    entries: &[T],
+    headers: &[&str],
+    row: impl Fn(&T) -> Vec<String>,
+) {
+    if format != Format::Table {
+        return print_data(format, &entries);
+    }
+    let rows: Vec<Vec<String>> = entries.iter().map(row).collect();
+    print!("{}", table::render(headers, &rows));
+}
+
 pub fn action_word(a: Action) -> &'static str {
     match a {
         Action::Created => "created",
