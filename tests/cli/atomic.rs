@@ -56,9 +56,7 @@ fn history(sim: &Sim) -> Vec<(u64, String, String)> {
 
 #[test]
 fn an_atomic_upgrade_puts_the_previous_images_back() {
-    let sim = Sim::start();
-    sim.thebot(&["install", "dev", "--create-namespace", "--timeout", "2m"])
-        .ok();
+    let sim = Sim::with_dev();
     let out = sim.thebot(&[
         "upgrade",
         "-n",

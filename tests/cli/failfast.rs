@@ -4,16 +4,9 @@ use std::time::{Duration, Instant};
 
 use crate::sim::Sim;
 
-fn installed() -> Sim {
-    let sim = Sim::start();
-    sim.thebot(&["install", "dev", "--create-namespace", "--timeout", "2m"])
-        .ok();
-    sim
-}
-
 #[test]
 fn a_crash_looping_backend_fails_in_seconds_with_its_reason_and_log() {
-    let sim = installed();
+    let sim = Sim::with_dev();
     let started = Instant::now();
     let out = sim.thebot(&[
         "upgrade",
@@ -51,7 +44,7 @@ fn a_crash_looping_backend_fails_in_seconds_with_its_reason_and_log() {
 
 #[test]
 fn an_image_that_cannot_be_pulled_is_named() {
-    let sim = installed();
+    let sim = Sim::with_dev();
     let out = sim.thebot(&[
         "upgrade",
         "-n",
@@ -66,7 +59,7 @@ fn an_image_that_cannot_be_pulled_is_named() {
 
 #[test]
 fn a_failed_migration_shows_the_jobs_log_and_leaves_the_backend() {
-    let sim = installed();
+    let sim = Sim::with_dev();
     let out = sim.thebot(&[
         "upgrade",
         "-n",

@@ -265,9 +265,7 @@ fn uninstall_leaves_only_volumes_and_the_generated_secret_and_reinstall_reuses_i
 
 #[test]
 fn uninstall_keep_history_marks_the_release_uninstalled() {
-    let sim = Sim::start();
-    sim.thebot(&["install", "dev", "--create-namespace", "--timeout", "2m"])
-        .ok();
+    let sim = Sim::with_dev();
     sim.thebot(&[
         "uninstall",
         "-n",
@@ -333,9 +331,7 @@ fn get_masks_secrets_unless_asked() {
 
 #[test]
 fn diff_shows_exactly_the_changed_field_and_masks_secrets() {
-    let sim = Sim::start();
-    sim.thebot(&["install", "dev", "--create-namespace", "--timeout", "2m"])
-        .ok();
+    let sim = Sim::with_dev();
     let none = sim.thebot(&["diff", "-n", "thebot-dev", "--detailed-exitcode"]);
     assert_eq!(none.code, 0, "{}\n{}", none.stdout, none.stderr);
     assert!(none.stdout.contains("No changes."), "{}", none.stdout);
@@ -394,9 +390,7 @@ fn dry_runs_change_nothing() {
         client.stdout
     );
 
-    let sim = Sim::start();
-    sim.thebot(&["install", "dev", "--create-namespace", "--timeout", "2m"])
-        .ok();
+    let sim = Sim::with_dev();
     let before = sim.resource_versions("thebot-dev");
     let out = sim.thebot(&[
         "upgrade",

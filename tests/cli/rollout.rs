@@ -71,9 +71,7 @@ fn install_waits_stage_by_stage() {
 
 #[test]
 fn a_config_change_rolls_the_pods_and_reruns_no_job() {
-    let sim = Sim::start();
-    sim.thebot(&["install", "dev", "--create-namespace", "--timeout", "2m"])
-        .ok();
+    let sim = Sim::with_dev();
     let jobs = job_names(&sim);
     let before = sim.get("/apis/apps/v1/namespaces/thebot-dev/deployments/thebot-dev-backend");
     sim.thebot(&[
@@ -96,9 +94,7 @@ fn a_config_change_rolls_the_pods_and_reruns_no_job() {
 
 #[test]
 fn an_image_change_runs_the_new_migration_before_the_backend_rolls() {
-    let sim = Sim::start();
-    sim.thebot(&["install", "dev", "--create-namespace", "--timeout", "2m"])
-        .ok();
+    let sim = Sim::with_dev();
     let old_jobs = job_names(&sim);
     let out = sim.thebot(&[
         "upgrade",
@@ -134,9 +130,7 @@ fn an_image_change_runs_the_new_migration_before_the_backend_rolls() {
 
 #[test]
 fn a_failed_migration_stops_before_the_backend_changes() {
-    let sim = Sim::start();
-    sim.thebot(&["install", "dev", "--create-namespace", "--timeout", "2m"])
-        .ok();
+    let sim = Sim::with_dev();
     let out = sim.thebot(&[
         "upgrade",
         "-n",
@@ -165,9 +159,7 @@ fn a_failed_migration_stops_before_the_backend_changes() {
 
 #[test]
 fn a_slow_image_succeeds_within_the_timeout() {
-    let sim = Sim::start();
-    sim.thebot(&["install", "dev", "--create-namespace", "--timeout", "2m"])
-        .ok();
+    let sim = Sim::with_dev();
     let out = sim.thebot(&[
         "upgrade",
         "-n",
@@ -182,9 +174,7 @@ fn a_slow_image_succeeds_within_the_timeout() {
 
 #[test]
 fn an_image_that_never_becomes_ready_times_out_with_exit_3() {
-    let sim = Sim::start();
-    sim.thebot(&["install", "dev", "--create-namespace", "--timeout", "2m"])
-        .ok();
+    let sim = Sim::with_dev();
     let out = sim.thebot(&[
         "upgrade",
         "-n",
@@ -206,9 +196,7 @@ fn an_image_that_never_becomes_ready_times_out_with_exit_3() {
 
 #[test]
 fn status_shows_the_platform_live() {
-    let sim = Sim::start();
-    sim.thebot(&["install", "dev", "--create-namespace", "--timeout", "2m"])
-        .ok();
+    let sim = Sim::with_dev();
     let status: Value = serde_json::from_str(
         sim.thebot(&["status", "-n", "thebot-dev", "-o", "json"])
             .ok(),

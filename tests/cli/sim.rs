@@ -19,6 +19,14 @@ impl Sim {
     }
 
     /// A kubesim with request faults (`kubesim::Fault::parse` syntax).
+    /// A simulator with the dev platform installed and ready.
+    pub fn with_dev() -> Sim {
+        let sim = Sim::start();
+        sim.thebot(&["install", "dev", "--create-namespace", "--timeout", "2m"])
+            .ok();
+        sim
+    }
+
     pub fn with_faults(specs: &[&str]) -> Sim {
         Sim::start_with(kubesim::Options {
             faults: specs
