@@ -11,6 +11,18 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 
 pub use discovery::{Discovery, Resource};
 
+/// What thebot calls itself on every request, as kubectl and Helm do, so
+/// that audit logs and API priority-and-fairness rules can tell it apart
+/// (the field manager stays `thebot`).
+pub fn user_agent() -> String {
+    format!(
+        "thebot/{} ({}/{})",
+        env!("CARGO_PKG_VERSION"),
+        std::env::consts::OS,
+        std::env::consts::ARCH
+    )
+}
+
 /// How to reach the cluster (the kubectl-like flags).
 #[derive(Debug, Clone, Default)]
 pub struct ConnectOptions {
@@ -96,6 +108,10 @@ pub async fn connect(opts: &ConnectOptions) -> Result<Cluster, ClusterError> {
     if !opts.as_groups.is_empty() {
         config.auth_info.impersonate_groups = Some(opts.as_groups.clone());
     }
+    config.headers.push((
+        http::header::USER_AGENT,
+        http::HeaderValue::from_str(&user_agent()).expect("a header-safe agent"),
+    ));
     let server = config.cluster_url.to_string();
     let context_namespace = config.default_namespace.clone();
     // kube's retry layer is rebuilt outside the logging one, so `-v` shows
