@@ -25,16 +25,19 @@ pub async fn discover(cluster: &Cluster) -> Result<Discovery, OpError> {
     Ok(cluster::discovery::discover(cluster).await?)
 }
 
-/// Finds the release for commands run without ENV: `--name` or the one
-/// release of the namespace named by an environment file; `--namespace`
-/// or the context's namespace. When none is found, the visible releases
-/// are listed.
+/// Finds the release for commands run without ENV, in this order:
+/// `--name`/`-n` when given; else the one release of the kubeconfig
+/// context's namespace (preferring one an environment file names); else
+/// one cluster-wide LIST of release records: exactly one visible release
+/// is used (and said on stderr), several are listed and refused. thebot
+/// never picks between two releases.
 pub async fn find_release(
     cluster: &Cluster,
     bundle: &Bundle,
     name: Option<&str>,
     namespace: Option<&str>,
 ) -> Result<ReleaseRef, OpError> {
+    let explicit_ns = namespace.is_some();
     let namespace = namespace.unwrap_or(&cluster.context_namespace).to_string();
     let present: Vec<String> = store::list_releases(cluster.client.clone(), Some(&namespace))
         .await?
@@ -47,6 +50,14 @@ pub async fn find_release(
                 name: n.to_string(),
                 namespace,
             });
+        }
+        if !explicit_ns {
+            return only_visible(
+                cluster,
+                Some(n),
+                &format!("release {n} not found in namespace {namespace}"),
+            )
+            .await;
         }
         return Err(not_found(
             cluster,
@@ -70,25 +81,118 @@ pub async fn find_release(
             "namespace {namespace} holds several releases ({}): pass --name",
             present.join(", ")
         ))),
-        None => Err(not_found(
+        None if explicit_ns => Err(not_found(
             cluster,
             &format!("no thebot release in namespace {namespace}"),
         )
         .await),
+        None => {
+            only_visible(
+                cluster,
+                None,
+                &format!("no thebot release in namespace {namespace}"),
+            )
+            .await
+        }
+    }
+}
+
+/// The one release (named `name`, when given) visible in any namespace,
+/// from one cluster-wide LIST; several, none, or a refused list are errors
+/// that say what the user can pass instead.
+async fn only_visible(
+    cluster: &Cluster,
+    name: Option<&str>,
+    what: &str,
+) -> Result<ReleaseRef, OpError> {
+    let all = match store::list_releases(cluster.client.clone(), None).await {
+        Ok(all) => all,
+        Err(e) => return Err(OpError::Failed(format!("{what}; {}", list_refused(&e)))),
+    };
+    let matching: Vec<&(String, String, store::Entry)> = all
+        .iter()
+        .filter(|(_, n, _)| name.is_none_or(|want| want == n))
+        .collect();
+    match matching.as_slice() {
+        [(ns, n, _)] => {
+            crate::ui::notice(&format!(
+                "using release {n} in namespace {ns}, the only one visible"
+            ));
+            Ok(ReleaseRef {
+                name: n.clone(),
+                namespace: ns.clone(),
+            })
+        }
+        [] if all.is_empty() => Err(OpError::Failed(format!(
+            "{what}; no release is visible in any namespace"
+        ))),
+        [] => Err(OpError::Failed(format!("{what}; {}", visible(&all)))),
+        several => Err(OpError::Failed(format!(
+            "{what}, and several releases are visible: pass --name and -n to choose one\n{}",
+            several
+                .iter()
+                .map(|(ns, n, _)| format!("  {n} (namespace {ns}): --name {n} -n {ns}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        ))),
+    }
+}
+
+fn visible(all: &[(String, String, store::Entry)]) -> String {
+    format!(
+        "visible releases:\n{}",
+        all.iter()
+            .map(|(ns, n, _)| format!("  {n} (namespace {ns}): --name {n} -n {ns}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    )
+}
+
+/// Why the cluster-wide list failed, with the way around it.
+fn list_refused(e: &store::StoreError) -> String {
+    let forbidden = matches!(
+        e,
+        store::StoreError::Api { source: kube::Error::Api(s), .. } if s.code == 403
+    );
+    if forbidden {
+        "listing releases in all namespaces is not allowed for this user; pass -n NAMESPACE (and --name RELEASE) to avoid that list".to_string()
+    } else {
+        format!("cannot list releases in all namespaces: {e}")
     }
 }
 
 async fn not_found(cluster: &Cluster, what: &str) -> OpError {
     let visible = match store::list_releases(cluster.client.clone(), None).await {
         Ok(all) if all.is_empty() => "no release is visible in any namespace".to_string(),
-        Ok(all) => format!(
-            "visible releases:\n{}",
-            all.iter()
-                .map(|(ns, n, _)| format!("  {n} (namespace {ns}): --name {n} -n {ns}"))
-                .collect::<Vec<_>>()
-                .join("\n")
-        ),
-        Err(_) => "listing releases in all namespaces is not allowed for this user".to_string(),
+        Ok(all) => visible(&all),
+        Err(e) => list_refused(&e),
     };
     OpError::Failed(format!("{what}; {visible}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api_error(code: u16) -> store::StoreError {
+        store::StoreError::Api {
+            what: "cannot list".into(),
+            namespace: "(all)".into(),
+            source: kube::Error::Api(Box::new(kube::core::Status {
+                code,
+                message: "secrets is forbidden".into(),
+                reason: "Forbidden".into(),
+                ..Default::default()
+            })),
+        }
+    }
+
+    #[test]
+    fn a_refused_cluster_wide_list_says_how_to_avoid_it() {
+        let msg = list_refused(&api_error(403));
+        assert!(msg.contains("not allowed"), "{msg}");
+        assert!(msg.contains("pass -n NAMESPACE"), "{msg}");
+        let other = list_refused(&api_error(500));
+        assert!(!other.contains("pass -n"), "{other}");
+    }
 }

@@ -238,17 +238,24 @@ pub async fn list(opts: &QueryOptions, all: bool) -> Result<Vec<ListEntry>, OpEr
 /// `thebot unlock`: breaks the release's lock; returns who held it.
 pub async fn unlock(opts: &QueryOptions) -> Result<Option<(String, String)>, OpError> {
     let cluster = session::connect(&opts.connect).await?;
-    let namespace = opts
-        .namespace
-        .clone()
-        .unwrap_or_else(|| cluster.context_namespace.clone());
-    let name = match &opts.name {
-        Some(n) => n.clone(),
-        None => {
-            session::find_release(&cluster, &Bundle::embedded(), None, Some(&namespace))
-                .await?
-                .name
+    // With both given, no record is needed: a lock may outlive them.
+    let release = match (&opts.name, &opts.namespace) {
+        (Some(name), Some(namespace)) => ReleaseRef {
+            name: name.clone(),
+            namespace: namespace.clone(),
+        },
+        _ => {
+            session::find_release(
+                &cluster,
+                &Bundle::embedded(),
+                opts.name.as_deref(),
+                opts.namespace.as_deref(),
+            )
+            .await?
         }
     };
-    Ok(crate::release::lock::break_lock(cluster.client.clone(), &namespace, &name).await?)
+    Ok(
+        crate::release::lock::break_lock(cluster.client.clone(), &release.namespace, &release.name)
+            .await?,
+    )
 }

@@ -64,3 +64,9 @@ pub fn change_summary(changes: &[Change]) -> String {
         count(Action::Deleted)
     )
 }
+
+/// A one-line notice on stderr that is neither progress nor an error
+/// (e.g. which release a command found by itself).
+pub fn notice(message: &str) {
+    eprintln!("{message}");
+}
