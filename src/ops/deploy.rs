@@ -302,10 +302,8 @@ async fn run(
     )
     .await?;
     state.lock = Some(lock);
-    if let Acquired::TakenOver { holder, since } = &how {
-        sink.event(Event::Warning(format!(
-            "took over an expired lock held by {holder} since {since}: that operation's client is gone"
-        )));
+    if let Acquired::TakenOver { .. } = &how {
+        sink.event(Event::Warning(how.describe()));
     }
     let store = Store::new(cluster.client.clone(), &release.namespace, &release.name);
     state.store = Some(store.clone());

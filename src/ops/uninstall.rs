@@ -77,10 +77,8 @@ pub async fn uninstall(opts: &UninstallOptions, sink: &dyn Sink) -> Result<Unins
             opts.wait_for_lock,
         )
         .await?;
-        if let lock::Acquired::TakenOver { holder, .. } = how {
-            sink.event(Event::Warning(format!(
-                "took over an expired lock held by {holder}"
-            )));
+        if let lock::Acquired::TakenOver { .. } = &how {
+            sink.event(Event::Warning(how.describe()));
         }
         Some(l)
     };
