@@ -3,6 +3,7 @@
 mod atomic;
 mod engine;
 mod failfast;
+mod finding;
 mod lifecycle;
 mod lint;
 mod output;
