@@ -113,6 +113,9 @@ pub async fn connect(opts: &ConnectOptions) -> Result<Cluster, ClusterError> {
         http::HeaderValue::from_str(&user_agent()).expect("a header-safe agent"),
     ));
     let server = config.cluster_url.to_string();
+    crate::log::line(1, || {
+        format!("API server {server}, User-Agent {}", user_agent())
+    });
     let context_namespace = config.default_namespace.clone();
     // kube's retry layer is rebuilt outside the logging one, so `-v` shows
     // every attempt and `-vv` says when a retry is made.

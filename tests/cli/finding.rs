@@ -203,7 +203,14 @@ fn a_live_holder_is_refused_at_once() {
 #[test]
 fn thebot_names_itself_to_the_api_server() {
     let sim = Sim::start();
-    sim.thebot(&["list"]).ok();
+    let out = sim.thebot(&["list", "-v"]);
+    out.ok();
+    assert!(
+        out.stderr
+            .contains(concat!("User-Agent thebot/", env!("CARGO_PKG_VERSION"))),
+        "-v names the agent:\n{}",
+        out.stderr
+    );
     let counts = sim.get("/_sim/requests");
     let agents: Vec<&str> = counts["byUserAgent"]
         .as_array()
