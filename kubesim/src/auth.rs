@@ -2,7 +2,9 @@
 //! may do anything (and impersonate, which yields a user with no rights);
 //! the optional read-only token may only get, list and watch; no token is
 //! `system:anonymous`, which may only read `/version` and health paths
-//! (fixture 14). A wrong token is 401.
+//! (fixture 14). A wrong token is 401. An impersonated service account
+//! (`system:serviceaccount:NS:NAME`) may get, list and watch in NS only,
+//! as if a namespaced view Role were bound to it.
 
 use hyper::HeaderMap;
 
@@ -97,6 +99,13 @@ pub struct Attributes<'a> {
     pub path: &'a str,
 }
 
+/// `system:serviceaccount:<namespace>:<name>` → the namespace.
+fn service_account_namespace(user: &str) -> Option<&str> {
+    let rest = user.strip_prefix("system:serviceaccount:")?;
+    let (ns, name) = rest.split_once(':')?;
+    (!ns.is_empty() && !name.is_empty()).then_some(ns)
+}
+
 const READ_VERBS: &[&str] = &["get", "list", "watch"];
 const PUBLIC_PATHS: &[&str] = &["/version", "/healthz", "/livez", "/readyz"];
 
@@ -106,7 +115,14 @@ pub fn authorize(user: &User, a: &Attributes<'_>) -> Result<(), ApiError> {
         User::Admin => true,
         User::ReadOnly => READ_VERBS.contains(&a.verb),
         User::Anonymous => a.resource.is_empty() && PUBLIC_PATHS.contains(&a.path),
-        User::Other(_) => false,
+        // A namespaced viewer: what a Role granting get/list/watch in the
+        // service account's own namespace (and nothing cluster-wide) allows.
+        // Every authenticated user may read the discovery paths
+        // (system:discovery).
+        User::Other(name) => service_account_namespace(name).is_some_and(|ns| {
+            READ_VERBS.contains(&a.verb)
+                && (a.namespace == Some(ns) || (a.resource.is_empty() && a.verb == "get"))
+        }),
     };
     if allowed {
         return Ok(());
@@ -151,4 +167,35 @@ pub fn authorize(user: &User, a: &Attributes<'_>) -> Result<(), ApiError> {
             ..Details::default()
         },
     ))
+}
+
+#[cfg(test)]
+mod service_account_tests {
+    use super::*;
+
+    fn list_in(ns: Option<&'static str>) -> Attributes<'static> {
+        Attributes {
+            verb: "list",
+            group: "",
+            resource: "secrets".into(),
+            namespace: ns,
+            name: None,
+            path: "/api/v1/secrets",
+        }
+    }
+
+    #[test]
+    fn an_impersonated_service_account_reads_its_namespace_only() {
+        let sa = User::Other("system:serviceaccount:team:viewer".into());
+        assert!(authorize(&sa, &list_in(Some("team"))).is_ok());
+        assert!(authorize(&sa, &list_in(Some("other"))).is_err());
+        assert!(
+            authorize(&sa, &list_in(None)).is_err(),
+            "no cluster-wide list"
+        );
+        let mut write = list_in(Some("team"));
+        write.verb = "create";
+        assert!(authorize(&sa, &write).is_err(), "read only");
+        assert!(authorize(&User::Other("bob".into()), &list_in(Some("team"))).is_err());
+    }
 }

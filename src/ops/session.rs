@@ -39,11 +39,14 @@ pub async fn find_release(
 ) -> Result<ReleaseRef, OpError> {
     let explicit_ns = namespace.is_some();
     let namespace = namespace.unwrap_or(&cluster.context_namespace).to_string();
-    let present: Vec<String> = store::list_releases(cluster.client.clone(), Some(&namespace))
-        .await?
-        .into_iter()
-        .map(|(_, n, _)| n)
-        .collect();
+    let present: Vec<String> =
+        match store::list_releases(cluster.client.clone(), Some(&namespace)).await {
+            Ok(found) => found.into_iter().map(|(_, n, _)| n).collect(),
+            // The context's namespace may be one this user cannot read:
+            // look further unless the user named it.
+            Err(e) if !explicit_ns && forbidden(&e) => Vec::new(),
+            Err(e) => return Err(e.into()),
+        };
     if let Some(n) = name {
         if present.iter().any(|p| p == n) {
             return Ok(ReleaseRef {
@@ -149,12 +152,15 @@ fn visible(all: &[(String, String, store::Entry)]) -> String {
 }
 
 /// Why the cluster-wide list failed, with the way around it.
-fn list_refused(e: &store::StoreError) -> String {
-    let forbidden = matches!(
+fn forbidden(e: &store::StoreError) -> bool {
+    matches!(
         e,
         store::StoreError::Api { source: kube::Error::Api(s), .. } if s.code == 403
-    );
-    if forbidden {
+    )
+}
+
+fn list_refused(e: &store::StoreError) -> String {
+    if forbidden(e) {
         "listing releases in all namespaces is not allowed for this user; pass -n NAMESPACE (and --name RELEASE) to avoid that list".to_string()
     } else {
         format!("cannot list releases in all namespaces: {e}")

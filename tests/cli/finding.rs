@@ -89,6 +89,24 @@ fn no_release_anywhere_exits_1() {
         .fails_with(1, &["no release is visible in any namespace"]);
 }
 
+#[test]
+fn a_user_who_may_not_list_across_namespaces_is_told_to_pass_n() {
+    let sim = Sim::start();
+    sim.thebot(&["install", "dev", "--create-namespace", "--wait=false"])
+        .ok();
+    // kubesim lets an impersonated service account read its own namespace only.
+    let viewer = "system:serviceaccount:thebot-dev:viewer";
+    sim.thebot(&["status", "--as", viewer]).fails_with(
+        1,
+        &[
+            "listing releases in all namespaces is not allowed",
+            "pass -n NAMESPACE",
+        ],
+    );
+    let s = sim.thebot(&["status", "--as", viewer, "-n", "thebot-dev"]);
+    assert!(s.ok().contains("NAME: thebot-dev"), "{}", s.stderr);
+}
+
 /// An upgrade killed with SIGKILL while stage 3 runs.
 fn kill_during_prepare(sim: &Sim) {
     let mut child = sim.spawn(&["upgrade", "--set", "images.backend.tag=slow-200"], &[]);
@@ -175,14 +193,15 @@ fn forge_lease(sim: &Sim, holder: &str, renewed_ago: i64, duration: i64) {
 #[test]
 fn a_silent_holder_on_another_host_is_waited_out_then_taken_over() {
     let sim = Sim::with_dev();
-    // Renewed 5 s ago, 6 s Lease (renewal every 2 s): two renewals missed.
-    forge_lease(&sim, "ann@far-away-host/12345", 5, 6);
+    // Renewed 7-8 s ago (whole-second stamps), 9 s Lease renewed every
+    // 3 s: two renewals missed, not yet expired.
+    forge_lease(&sim, "ann@far-away-host/12345", 7, 9);
     let started = Instant::now();
     let out = sim.thebot(&["upgrade", "--wait=false"]);
     assert!(out.ok().contains("revision 2 deployed"), "{}", out.stderr);
     assert!(out.stderr.contains("stopped renewing"), "{}", out.stderr);
     assert!(
-        started.elapsed() < Duration::from_secs(6 + 2),
+        started.elapsed() < Duration::from_secs(9 + 2),
         "{:?}",
         started.elapsed()
     );
