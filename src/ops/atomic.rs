@@ -8,11 +8,43 @@
 use kube::api::{DeleteParams, PropagationPolicy};
 
 use super::OpError;
-use super::deploy::{self, DeployOptions, Mode};
+use super::deploy::{self, DeployOptions, Deployed, Failed, Mode};
 use super::events::{Event, Sink};
 use super::session::{self, ReleaseRef};
 use crate::apply::{api_for, describe};
 use crate::manifest::ObjectId;
+
+/// Install, upgrade or rollback; with `--atomic`, a failure after the
+/// revision was recorded restores what was there (the error then says
+/// what was restored, or the one command that fixes it).
+pub async fn deploy(
+    mode: Mode,
+    opts: &DeployOptions,
+    sink: &dyn Sink,
+) -> Result<Deployed, OpError> {
+    let failed = match deploy::deploy(mode, opts, sink).await {
+        Ok(done) => return Ok(done),
+        Err(failed) => failed,
+    };
+    let Failed {
+        error,
+        release,
+        recorded,
+        previous,
+        created,
+    } = failed;
+    let (true, Some(failed), Some(release)) = (opts.atomic, recorded, release) else {
+        return Err(error);
+    };
+    let target = Target {
+        release,
+        failed,
+        previous,
+        created,
+    };
+    let restored = restore(opts, &target, sink).await;
+    Err(combine(&error, &target, restored))
+}
 
 /// What failed and what there is to restore.
 #[derive(Debug, Clone)]
@@ -66,7 +98,7 @@ pub async fn restore(opts: &DeployOptions, t: &Target, sink: &dyn Sink) -> Resto
                     to,
                     revision: done.record.revision,
                 },
-                Err(e) => Restored::Failed(e.to_string()),
+                Err(failed) => Restored::Failed(failed.error.to_string()),
             }
         }
         None => {

@@ -1,0 +1,165 @@
+//! `install`, `upgrade` and `rollback`: one pipeline, phase by phase.
+//!
+//! ```text
+//! values -> render (plan::draft) -> preflight -> lock (locked::lock)
+//!   -> plan::complete -> record N pending (revision::record_pending)
+//!   -> apply and wait, stage by stage, then prune (rollout::roll_out)
+//!   -> record N deployed, N-1 superseded (revision::record_deployed)
+//! ```
+//!
+//! Each phase is a function in the module of its name; the value it
+//! returns is what the next one takes. Install, upgrade and rollback
+//! differ only in how the draft is built (a render of values, or a
+//! recorded revision). Whatever happens after revision N is written (an
+//! apply refused, the lock lost, Ctrl-C), N ends `failed` with the reason,
+//! N-1 stays `deployed`, and the Lease is released: the release is never
+//! left "in progress" (see `inflight`). `--atomic` wraps this pipeline
+//! from outside (`ops::atomic`).
+
+mod adopt;
+mod identify;
+mod inflight;
+mod locked;
+mod plan;
+mod preflight;
+mod revision;
+mod rollout;
+mod secrets;
+mod stages;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use super::events::Sink;
+use super::session::{self, ReleaseRef};
+use super::{LayerArg, OpError, interrupt, read_layers};
+use crate::apply::{ApplyOptions, Change};
+use crate::bundle::Bundle;
+use crate::cluster::ConnectOptions;
+use crate::manifest::ObjectId;
+use crate::release::record::Record;
+
+pub(crate) use identify::identify;
+pub use plan::Plan;
+pub(crate) use plan::rollback_target;
+
+/// Install or upgrade.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Install,
+    /// `install_missing`: `upgrade --install`.
+    Upgrade {
+        install_missing: bool,
+    },
+    /// Re-apply a recorded revision (`None`: the last good one before the current).
+    Rollback {
+        to: Option<u32>,
+    },
+}
+
+/// Everything `install`/`upgrade` take.
+#[derive(Debug, Clone, Default)]
+pub struct DeployOptions {
+    pub env: Option<String>,
+    pub layers: Vec<LayerArg>,
+    /// `--reuse-values`: replay the previous revision's layers first.
+    pub reuse_values: bool,
+    pub name: Option<String>,
+    pub namespace: Option<String>,
+    pub connect: ConnectOptions,
+    pub create_namespace: bool,
+    pub description: Option<String>,
+    pub apply: ApplyOptions,
+    pub take_ownership: bool,
+    /// Records kept (0 = all).
+    pub history_max: usize,
+    pub wait_for_lock: Option<Duration>,
+    /// Wait for each stage to be ready before the next (`--wait`, default on).
+    pub wait: bool,
+    /// The budget of the whole operation, hooks included (`--timeout`).
+    pub timeout: Duration,
+    /// `--no-wait-lb`: do not wait for load-balancer addresses.
+    pub skip_load_balancers: bool,
+    /// `--fail-on-unschedulable`.
+    pub fail_on_unschedulable: bool,
+    /// `--log-lines N` of a failing container shown on failure.
+    pub log_lines: u32,
+    /// `--atomic`: on failure, restore the last deployed revision (or
+    /// remove what a failed install created). Read by `ops::atomic`.
+    pub atomic: bool,
+    pub manifests: Option<PathBuf>,
+    pub releases: Option<PathBuf>,
+}
+
+/// What a successful deploy did.
+#[derive(Debug, Clone)]
+pub struct Deployed {
+    pub record: Record,
+    pub changes: Vec<Change>,
+    pub notes: String,
+    pub duration: Duration,
+}
+
+/// A deploy that failed, with what `--atomic` needs to restore.
+#[derive(Debug)]
+pub struct Failed {
+    pub error: OpError,
+    /// The release, once it was known.
+    pub release: Option<ReleaseRef>,
+    /// The revision this operation recorded, if it got that far.
+    pub recorded: Option<u32>,
+    /// The last deployed revision before this operation.
+    pub previous: Option<u32>,
+    /// Objects the failed operation created.
+    pub created: Vec<ObjectId>,
+}
+
+/// Runs install, upgrade or rollback, marking the revision failed and
+/// releasing the lock on failure and on Ctrl-C/SIGTERM.
+pub async fn deploy(mode: Mode, opts: &DeployOptions, sink: &dyn Sink) -> Result<Deployed, Failed> {
+    let started = Instant::now();
+    let deadline = tokio::time::Instant::now() + opts.timeout;
+    let mut state = inflight::InFlight::default();
+    let result = tokio::select! {
+        r = run(mode, opts, sink, &mut state, deadline) => r,
+        sig = interrupt::signal() => Err(OpError::Interrupted(format!("interrupted by {sig}"))),
+    };
+    let guard = interrupt::exit_on_second_signal();
+    let outcome = inflight::finish(state, result, sink).await;
+    guard.abort();
+    outcome.map(|done| Deployed {
+        record: done.record,
+        changes: done.changes,
+        notes: done.notes,
+        duration: started.elapsed(),
+    })
+}
+
+/// The phases, in flow order.
+async fn run(
+    mode: Mode,
+    opts: &DeployOptions,
+    sink: &dyn Sink,
+    state: &mut inflight::InFlight,
+    deadline: tokio::time::Instant,
+) -> Result<revision::Done, OpError> {
+    let bundle =
+        Bundle::embedded().with_dirs(opts.manifests.as_deref(), opts.releases.as_deref())?;
+    let new_layers = read_layers(&opts.layers)?;
+    let cluster = session::connect(&opts.connect).await?;
+
+    let draft = plan::draft(mode, opts, &bundle, &cluster, new_layers).await?;
+    state.release = Some(draft.release.clone());
+    let discovery = preflight::check(mode, opts, &cluster, &draft, sink).await?;
+    let locked = locked::lock(mode, opts, &cluster, &draft.release, state, sink).await?;
+    let plan = plan::complete(draft, &locked.entries, &bundle, &cluster).await?;
+    let recorded = revision::record_pending(mode, plan, locked, state, sink).await?;
+    let target = rollout::Target {
+        cluster: &cluster,
+        discovery: &discovery,
+        opts,
+        deadline,
+    };
+    let changes = rollout::roll_out(&target, &recorded, state, sink).await?;
+    revision::record_deployed(opts, recorded, changes, state, sink).await
+}

@@ -1,0 +1,194 @@
+//! Applying, and waiting for, the stages of one plan in order: config,
+//! data, prepare (hook Jobs), app. Each stage is applied with server-side
+//! apply, then awaited before the next one starts.
+
+use super::DeployOptions;
+use super::inflight::InFlight;
+use crate::apply::live::LiveIndex;
+use crate::apply::{self, Action, Change, handover, ownership};
+use crate::cluster::{Cluster, Discovery};
+use crate::manifest::{Object, ObjectId};
+use crate::ops::events::{Event, Sink};
+use crate::ops::session::ReleaseRef;
+use crate::ops::{OpError, waiting};
+use crate::plan::{self, Stage};
+
+pub struct Stages<'a> {
+    pub cluster: &'a Cluster,
+    pub discovery: &'a Discovery,
+    pub live: &'a LiveIndex,
+    pub opts: &'a DeployOptions,
+    /// Objects adopted with `--take-ownership` (applied with force).
+    pub force_for: &'a [ObjectId],
+    pub release: &'a ReleaseRef,
+    pub deadline: tokio::time::Instant,
+}
+
+impl Stages<'_> {
+    pub async fn run(
+        &self,
+        objects: &[Object],
+        state: &mut InFlight,
+        sink: &dyn Sink,
+    ) -> Result<Vec<Change>, OpError> {
+        let mut waiting = match self.opts.wait {
+            true => Some(self.start_waiting(objects).await),
+            false => None,
+        };
+        let mut changes = Vec::new();
+        for stage in [Stage::Config, Stage::Data, Stage::Prepare, Stage::App] {
+            let batch: Vec<&Object> = objects
+                .iter()
+                .filter(|o| plan::stage_of(o) == stage)
+                .collect();
+            if batch.is_empty() {
+                continue;
+            }
+            state.check_lock()?;
+            sink.event(Event::StageStarted {
+                stage,
+                objects: batch.len(),
+            });
+            let applied = self.apply_stage(stage, &batch, sink).await?;
+            state.created.extend(
+                applied
+                    .iter()
+                    .filter(|c| c.action == Action::Created)
+                    .map(|c| c.id.clone()),
+            );
+            if let Some(w) = waiting.as_mut() {
+                self.await_stage(w, stage, &batch, &applied, sink).await?;
+            }
+            changes.extend(applied);
+        }
+        Ok(changes)
+    }
+
+    async fn start_waiting(&self, objects: &[Object]) -> waiting::Waiting {
+        waiting::Waiting::start(
+            self.cluster,
+            self.discovery,
+            objects,
+            &self.release.name,
+            &self.release.namespace,
+            waiting::WaitSettings {
+                skip_load_balancers: self.opts.skip_load_balancers,
+                fail_on_unschedulable: self.opts.fail_on_unschedulable,
+                log_lines: self.opts.log_lines,
+            },
+        )
+        .await
+    }
+
+    /// One stage's writes: failed hooks cleared for a re-run, replicas
+    /// handed to an autoscaler, the apply, adopted objects' fields taken.
+    async fn apply_stage(
+        &self,
+        stage: Stage,
+        batch: &[&Object],
+        sink: &dyn Sink,
+    ) -> Result<Vec<Change>, OpError> {
+        if stage == Stage::Prepare {
+            waiting::retry_failed_hooks(self.cluster, self.discovery, batch, self.live, sink)
+                .await?;
+        }
+        self.hand_over(batch, sink).await?;
+        let apply::Applied {
+            changes: applied,
+            replaced,
+        } = apply::apply(
+            &self.cluster.client,
+            self.discovery,
+            batch,
+            self.live,
+            &self.opts.apply,
+            self.force_for,
+        )
+        .await?;
+        for r in &replaced {
+            sink.event(Event::Info(r.to_string()));
+        }
+        self.take_fields(batch, sink).await?;
+        sink.event(Event::StageApplied {
+            stage,
+            changes: applied.clone(),
+        });
+        Ok(applied)
+    }
+
+    async fn await_stage(
+        &self,
+        w: &mut waiting::Waiting,
+        stage: Stage,
+        batch: &[&Object],
+        applied: &[Change],
+        sink: &dyn Sink,
+    ) -> Result<(), OpError> {
+        let awaited = w
+            .wait_stage(self.cluster, batch, applied, self.deadline, sink)
+            .await?;
+        sink.event(Event::StageReady {
+            stage,
+            objects: awaited,
+        });
+        if stage == Stage::Prepare {
+            waiting::delete_old_hooks(
+                self.cluster,
+                self.discovery,
+                batch,
+                &self.release.name,
+                &self.release.namespace,
+                sink,
+            )
+            .await;
+        }
+        Ok(())
+    }
+
+    /// A workload that gains an autoscaler gives up `spec.replicas`.
+    async fn hand_over(&self, batch: &[&Object], sink: &dyn Sink) -> Result<(), OpError> {
+        let handovers = handover::needed(batch, self.live);
+        if handovers.is_empty() {
+            return Ok(());
+        }
+        handover::hand_over(
+            &self.cluster.client,
+            self.discovery,
+            &handovers,
+            self.opts.apply.dry_run,
+        )
+        .await
+        .map_err(OpError::Failed)?;
+        for (o, replicas) in &handovers {
+            sink.event(Event::Info(format!(
+                "{}: spec.replicas ({replicas}) handed to the autoscaler",
+                o.id()
+            )));
+        }
+        Ok(())
+    }
+
+    /// After a stage's apply, the objects taken over with
+    /// `--take-ownership` also lose their previous managers' fields to
+    /// thebot, so that what only those set is pruned by the next apply.
+    async fn take_fields(&self, batch: &[&Object], sink: &dyn Sink) -> Result<(), OpError> {
+        let taken: Vec<_> = batch
+            .iter()
+            .map(|o| o.id())
+            .filter(|id| self.force_for.contains(id))
+            .collect();
+        if taken.is_empty() || self.opts.apply.dry_run {
+            return Ok(());
+        }
+        let moved = ownership::take_fields(&self.cluster.client, self.discovery, &taken)
+            .await
+            .map_err(OpError::Failed)?;
+        for (id, managers) in moved {
+            sink.event(Event::Info(format!(
+                "{id}: fields owned by {} now belong to thebot (the next upgrade removes those thebot does not render)",
+                managers.join(", ")
+            )));
+        }
+        Ok(())
+    }
+}
