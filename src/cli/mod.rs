@@ -5,7 +5,11 @@ use std::path::PathBuf;
 
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
-mod release;
+mod common;
+mod deploy;
+mod diff;
+mod query;
+mod uninstall;
 
 use crate::ops;
 
@@ -34,25 +38,25 @@ pub enum Command {
     /// Print a shell completion script: thebot completion bash|zsh|fish.
     Completion(CompletionArgs),
     /// Install an environment as a new release (revision 1).
-    Install(release::InstallArgs),
+    Install(deploy::InstallArgs),
     /// Apply the new render to an existing release (revision N+1).
-    Upgrade(release::UpgradeArgs),
+    Upgrade(deploy::UpgradeArgs),
     /// Re-apply a recorded revision as a new revision ("Rollback to N").
-    Rollback(release::RollbackArgs),
+    Rollback(deploy::RollbackArgs),
     /// Show what an upgrade would change (server-side dry run; secrets masked).
-    Diff(release::DiffArgs),
+    Diff(diff::DiffArgs),
     /// Delete what the release owns (volumes and the namespace stay).
-    Uninstall(release::UninstallArgs),
+    Uninstall(uninstall::UninstallArgs),
     /// Print a revision's manifest, values or notes (secrets masked).
-    Get(release::GetArgs),
+    Get(query::GetArgs),
     /// The release's current revision and the live state of every object it owns.
-    Status(release::StatusArgs),
+    Status(query::StatusArgs),
     /// The release's revisions.
-    History(release::HistoryArgs),
+    History(query::HistoryArgs),
     /// The releases in a namespace (or all with -A).
-    List(release::ListArgs),
+    List(query::ListArgs),
     /// Break the release's operation lock (only when its holder is dead).
-    Unlock(release::UnlockArgs),
+    Unlock(query::UnlockArgs),
 }
 
 /// Where templates and values files come from.
@@ -222,29 +226,29 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> anyhow::Result
             let sub = matches
                 .subcommand_matches("install")
                 .expect("install matched");
-            release::install(a, sub)
+            deploy::install(a, sub)
         }
         Command::Upgrade(a) => {
             let sub = matches
                 .subcommand_matches("upgrade")
                 .expect("upgrade matched");
-            release::upgrade(a, sub)
+            deploy::upgrade(a, sub)
         }
-        Command::Rollback(a) => release::rollback(a),
+        Command::Rollback(a) => deploy::rollback(a),
         Command::Diff(a) => {
             let sub = matches.subcommand_matches("diff").expect("diff matched");
-            release::diff(a, sub)
+            diff::diff(a, sub)
         }
-        Command::Uninstall(a) => release::uninstall(a),
-        Command::Get(a) => release::get(a),
-        Command::Status(a) => release::status(a),
-        Command::History(a) => release::history(a),
-        Command::List(a) => release::list(a),
-        Command::Unlock(a) => release::unlock(a),
+        Command::Uninstall(a) => uninstall::uninstall(a),
+        Command::Get(a) => query::get(a),
+        Command::Status(a) => query::status(a),
+        Command::History(a) => query::history(a),
+        Command::List(a) => query::list(a),
+        Command::Unlock(a) => query::unlock(a),
     }
 }
 
-pub use release::exit_code;
+pub use common::exit_code;
 
 #[cfg(test)]
 mod tests {

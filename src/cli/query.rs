@@ -1,0 +1,190 @@
+//! The commands that read a release (`status`, `history`, `list`, `get`)
+//! and `unlock`.
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use anyhow::bail;
+use clap::Args;
+
+use super::common::{ClusterArgs, QueryArgs, runtime};
+use crate::ops::status::{self, QueryOptions};
+use crate::ui::{self, Format, table};
+
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    /// manifest, values or notes.
+    #[arg(value_enum)]
+    pub what: crate::ops::get::What,
+    #[command(flatten)]
+    pub query: QueryArgs,
+    /// The revision (default: the current one).
+    #[arg(long)]
+    pub revision: Option<u32>,
+    /// Print secret values instead of masking them.
+    #[arg(long = "show-secrets")]
+    pub show_secrets: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub query: QueryArgs,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = Format::Table)]
+    pub output: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    #[command(flatten)]
+    pub query: QueryArgs,
+    /// Show at most the last N revisions (0 = all).
+    #[arg(long, default_value_t = 0)]
+    pub max: usize,
+    #[arg(short, long, value_enum, default_value_t = Format::Table)]
+    pub output: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Namespace (default: the kubeconfig context's).
+    #[arg(short = 'n', long)]
+    pub namespace: Option<String>,
+    /// Releases in every namespace.
+    #[arg(short = 'A', long = "all-namespaces")]
+    pub all_namespaces: bool,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    #[arg(short, long, value_enum, default_value_t = Format::Table)]
+    pub output: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct UnlockArgs {
+    #[command(flatten)]
+    pub query: QueryArgs,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub yes: bool,
+}
+
+pub fn get(a: GetArgs) -> anyhow::Result<()> {
+    let record = runtime()?.block_on(crate::ops::get::record(&a.query.options(), a.revision))?;
+    print!(
+        "{}",
+        crate::ops::get::show(&record, a.what, a.show_secrets)?
+    );
+    Ok(())
+}
+
+pub fn status(a: StatusArgs) -> anyhow::Result<()> {
+    let report = runtime()?.block_on(status::status(&a.query.options()))?;
+    if a.output != Format::Table {
+        ui::print_data(a.output, &report);
+        return Ok(());
+    }
+    println!("NAME: {}", report.name);
+    println!("NAMESPACE: {}", report.namespace);
+    println!("ENVIRONMENT: {}", report.environment);
+    println!("REVISION: {}", report.revision);
+    println!("STATUS: {}", report.status);
+    println!("DESCRIPTION: {}", report.description);
+    println!("LAST DEPLOYED: {}", report.last_deployed);
+    if let Some(l) = &report.locked_by {
+        println!("LOCKED BY: {l}");
+    }
+    println!();
+    let rows: Vec<Vec<String>> = report
+        .objects
+        .iter()
+        .map(|o| {
+            vec![
+                format!("{}/{}", o.kind, o.name),
+                o.state.clone(),
+                o.reason.clone(),
+            ]
+        })
+        .collect();
+    print!("{}", table::render(&["OBJECT", "STATE", "REASON"], &rows));
+    Ok(())
+}
+
+pub fn history(a: HistoryArgs) -> anyhow::Result<()> {
+    let entries = runtime()?.block_on(status::history(&a.query.options(), a.max))?;
+    ui::print_list(
+        a.output,
+        &entries,
+        &[
+            "REVISION",
+            "UPDATED",
+            "STATUS",
+            "ENVIRONMENT",
+            "DESCRIPTION",
+        ],
+        |e| {
+            vec![
+                e.revision.to_string(),
+                e.updated.clone(),
+                e.status.clone(),
+                e.environment.clone(),
+                e.description.clone(),
+            ]
+        },
+    );
+    Ok(())
+}
+
+pub fn list(a: ListArgs) -> anyhow::Result<()> {
+    let opts = QueryOptions {
+        name: None,
+        namespace: a.namespace.clone(),
+        connect: a.cluster.connect(),
+    };
+    let entries = runtime()?.block_on(status::list(&opts, a.all_namespaces))?;
+    ui::print_list(
+        a.output,
+        &entries,
+        &[
+            "NAME",
+            "NAMESPACE",
+            "REVISION",
+            "STATUS",
+            "ENVIRONMENT",
+            "UPDATED",
+        ],
+        |e| {
+            vec![
+                e.name.clone(),
+                e.namespace.clone(),
+                e.revision.to_string(),
+                e.status.clone(),
+                e.environment.clone(),
+                e.updated.clone(),
+            ]
+        },
+    );
+    Ok(())
+}
+
+pub fn unlock(a: UnlockArgs) -> anyhow::Result<()> {
+    if !a.yes {
+        let stdin = std::io::stdin();
+        if !stdin.is_terminal() {
+            bail!("unlock breaks another operation's lock: confirm with --yes");
+        }
+        eprint!(
+            "Break the lock of this release? Only do this if the process holding it is dead. [y/N] "
+        );
+        std::io::stderr().flush()?;
+        let mut answer = String::new();
+        stdin.lock().read_line(&mut answer)?;
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            bail!("not unlocked");
+        }
+    }
+    match runtime()?.block_on(status::unlock(&a.query.options()))? {
+        Some((holder, since)) => println!("Lock broken (it was held by {holder} since {since})."),
+        None => println!("No lock is held."),
+    }
+    Ok(())
+}
