@@ -24,7 +24,7 @@ use crate::plan::{self, Stage};
 use crate::release::history;
 use crate::release::lock;
 use crate::release::record::{self, Record, Status};
-use crate::release::store::Store;
+use crate::release::store::{Entry, Store};
 use crate::wait::tracker::Tracker;
 use crate::wait::watcher::WatchSet;
 
@@ -108,52 +108,21 @@ async fn run(
         .iter()
         .filter_map(|e| e.record.as_ref().ok())
         .collect();
-    let current = history::latest(&entries).and_then(|e| e.record.as_ref().ok());
-    let deployed = history::last_deployed(&entries);
-    // Everything the current and the last deployed revisions own.
-    let mut objects: Vec<Object> = Vec::new();
-    let mut seen = BTreeSet::new();
-    for r in current.into_iter().chain(deployed) {
-        for o in manifest::from_stream(&r.manifest).unwrap_or_default() {
-            if seen.insert(Key::from(&o.id())) {
-                objects.push(o);
-            }
-        }
-    }
+    let objects = owned_objects(&entries);
     if records.is_empty() {
         return Err(OpError::Failed(
             "the release has no readable revision: nothing to uninstall".into(),
         ));
     }
-    objects.sort_by(|a, b| plan::compare(b, a));
-
     let mut result = Uninstalled {
         dry_run: opts.dry_run,
         ..Default::default()
     };
-    let mut to_delete: Vec<ObjectId> = Vec::new();
-    for o in &objects {
-        let id = o.id();
-        let keep = o.annotation(KEEP_ANNOTATION) == Some("keep")
-            || (id.kind == "PersistentVolumeClaim" && !opts.delete_volumes);
-        if keep {
-            result.kept.push(id.to_string());
-        } else {
-            to_delete.push(id);
-        }
-    }
-    // Claims the StatefulSets made from their volumeClaimTemplates.
-    let claims = statefulset_claims(cluster, discovery, &objects).await;
-    if opts.delete_volumes {
-        to_delete.extend(claims);
-    } else {
-        result.kept.extend(claims.iter().map(ToString::to_string));
-    }
+    let to_delete = partition(cluster, discovery, &objects, opts, &mut result).await;
     if opts.dry_run {
         result.deleted = to_delete.iter().map(ToString::to_string).collect();
         return Ok(result);
     }
-
     if let Some(current) = history::latest(&entries)
         && let Ok(r) = &current.record
     {
@@ -165,86 +134,78 @@ async fn run(
         }
         store.update(&mut r, &current.resource_version).await?;
     }
-
-    let mut kinds: Vec<(String, String, String)> = to_delete
-        .iter()
-        .map(|i| (i.group.clone(), i.version.clone(), i.kind.clone()))
-        .collect();
-    kinds.sort();
-    kinds.dedup();
-    let release_label = records[0].name.clone();
-    let mut watches = WatchSet::start(
-        &cluster.client,
+    let gone = Removal {
+        cluster,
         discovery,
-        &kinds,
-        &records[0].namespace,
-        &format!("app.kubernetes.io/instance={release_label}"),
-    );
-    let mut tracker = Tracker::default();
-
-    for stage in [Stage::App, Stage::Prepare, Stage::Data, Stage::Config] {
-        for id in to_delete
-            .iter()
-            .filter(|i| stage_of_id(&objects, i) == stage)
-        {
-            let Some(api) = api_for(&cluster.client, discovery, id) else {
-                continue;
-            };
-            let dp = DeleteParams {
-                propagation_policy: Some(PropagationPolicy::Background),
-                ..Default::default()
-            };
-            match api.delete(&id.name, &dp).await {
-                Ok(_) => result.deleted.push(id.to_string()),
-                Err(kube::Error::Api(s)) if s.code == 404 => {}
-                Err(e) => sink.event(Event::Warning(format!(
-                    "could not delete {id}: {}",
-                    describe(&e)
-                ))),
-            }
-        }
-    }
-
-    // Wait until the deleted objects are gone (by watch).
-    let deadline = tokio::time::Instant::now() + opts.timeout;
-    let mut seen_lists: BTreeSet<(String, String)> = BTreeSet::new();
-    loop {
-        let lists_done = kinds
-            .iter()
-            .all(|(g, _, k)| seen_lists.contains(&(g.clone(), k.clone())));
-        let remaining: Vec<&ObjectId> = to_delete
-            .iter()
-            .filter(|i| tracker.get(i).is_some())
-            .collect();
-        if lists_done && remaining.is_empty() {
-            break;
-        }
-        tokio::select! {
-            u = watches.next() => match u {
-                Some(u) => {
-                    if let crate::wait::watcher::Update::Relist { group, kind, .. } = &u {
-                        seen_lists.insert((group.clone(), kind.clone()));
-                    }
-                    tracker.apply(u);
-                }
-                None => break,
-            },
-            _ = tokio::time::sleep_until(deadline) => {
-                result.stuck = remaining.iter().map(ToString::to_string).collect();
-                break;
-            }
-        }
-    }
+        objects: &objects,
+        to_delete: &to_delete,
+        release: records[0],
+    };
+    result.deleted = gone.delete(sink).await;
+    result.stuck = gone.wait(opts.timeout).await;
     for s in &result.stuck {
         sink.event(Event::Warning(format!(
             "{s} is still terminating (a finalizer holds it): check `kubectl describe` on it"
         )));
     }
-
     if let Some(l) = lock {
         l.check()?;
     }
-    if opts.keep_history {
+    finish_records(store, opts.keep_history).await?;
+    Ok(result)
+}
+
+/// Everything the current and the last deployed revisions own, in
+/// deletion order (the apply order reversed).
+fn owned_objects(entries: &[Entry]) -> Vec<Object> {
+    let current = history::latest(entries).and_then(|e| e.record.as_ref().ok());
+    let deployed = history::last_deployed(entries);
+    let mut objects: Vec<Object> = Vec::new();
+    let mut seen = BTreeSet::new();
+    for r in current.into_iter().chain(deployed) {
+        for o in manifest::from_stream(&r.manifest).unwrap_or_default() {
+            if seen.insert(Key::from(&o.id())) {
+                objects.push(o);
+            }
+        }
+    }
+    objects.sort_by(|a, b| plan::compare(b, a));
+    objects
+}
+
+/// The objects to delete; the kept ones (volumes, `keep`) go into `result`.
+async fn partition(
+    cluster: &Cluster,
+    discovery: &Discovery,
+    objects: &[Object],
+    opts: &UninstallOptions,
+    result: &mut Uninstalled,
+) -> Vec<ObjectId> {
+    let mut to_delete: Vec<ObjectId> = Vec::new();
+    for o in objects {
+        let id = o.id();
+        let keep = o.annotation(KEEP_ANNOTATION) == Some("keep")
+            || (id.kind == "PersistentVolumeClaim" && !opts.delete_volumes);
+        if keep {
+            result.kept.push(id.to_string());
+        } else {
+            to_delete.push(id);
+        }
+    }
+    // Claims the StatefulSets made from their volumeClaimTemplates.
+    let claims = statefulset_claims(cluster, discovery, objects).await;
+    if opts.delete_volumes {
+        to_delete.extend(claims);
+    } else {
+        result.kept.extend(claims.iter().map(ToString::to_string));
+    }
+    to_delete
+}
+
+/// The records after the objects are gone: the latest marked
+/// uninstalled (`--keep-history`), or all deleted.
+async fn finish_records(store: &Store, keep_history: bool) -> Result<(), OpError> {
+    if keep_history {
         let entries = store.entries().await?;
         if let Some(e) = history::latest(&entries)
             && let Ok(r) = &e.record
@@ -259,7 +220,101 @@ async fn run(
             store.delete(e.revision).await?;
         }
     }
-    Ok(result)
+    Ok(())
+}
+
+/// Deleting the release's objects and waiting until they are gone.
+struct Removal<'a> {
+    cluster: &'a Cluster,
+    discovery: &'a Discovery,
+    objects: &'a [Object],
+    to_delete: &'a [ObjectId],
+    release: &'a Record,
+}
+
+impl Removal<'_> {
+    fn kinds(&self) -> Vec<(String, String, String)> {
+        let mut kinds: Vec<(String, String, String)> = self
+            .to_delete
+            .iter()
+            .map(|i| (i.group.clone(), i.version.clone(), i.kind.clone()))
+            .collect();
+        kinds.sort();
+        kinds.dedup();
+        kinds
+    }
+
+    /// Deletes in reverse stage order; returns what was deleted.
+    async fn delete(&self, sink: &dyn Sink) -> Vec<String> {
+        let mut deleted = Vec::new();
+        for stage in [Stage::App, Stage::Prepare, Stage::Data, Stage::Config] {
+            for id in self
+                .to_delete
+                .iter()
+                .filter(|i| stage_of_id(self.objects, i) == stage)
+            {
+                let Some(api) = api_for(&self.cluster.client, self.discovery, id) else {
+                    continue;
+                };
+                let dp = DeleteParams {
+                    propagation_policy: Some(PropagationPolicy::Background),
+                    ..Default::default()
+                };
+                match api.delete(&id.name, &dp).await {
+                    Ok(_) => deleted.push(id.to_string()),
+                    Err(kube::Error::Api(s)) if s.code == 404 => {}
+                    Err(e) => sink.event(Event::Warning(format!(
+                        "could not delete {id}: {}",
+                        describe(&e)
+                    ))),
+                }
+            }
+        }
+        deleted
+    }
+
+    /// Waits (by watch) until the deleted objects are gone; returns those
+    /// still there when the timeout ran out.
+    async fn wait(&self, timeout: Duration) -> Vec<String> {
+        let kinds = self.kinds();
+        let mut watches = WatchSet::start(
+            &self.cluster.client,
+            self.discovery,
+            &kinds,
+            &self.release.namespace,
+            &format!("app.kubernetes.io/instance={}", self.release.name),
+        );
+        let mut tracker = Tracker::default();
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut seen_lists: BTreeSet<(String, String)> = BTreeSet::new();
+        loop {
+            let lists_done = kinds
+                .iter()
+                .all(|(g, _, k)| seen_lists.contains(&(g.clone(), k.clone())));
+            let remaining: Vec<&ObjectId> = self
+                .to_delete
+                .iter()
+                .filter(|i| tracker.get(i).is_some())
+                .collect();
+            if lists_done && remaining.is_empty() {
+                return Vec::new();
+            }
+            tokio::select! {
+                u = watches.next() => match u {
+                    Some(u) => {
+                        if let crate::wait::watcher::Update::Relist { group, kind, .. } = &u {
+                            seen_lists.insert((group.clone(), kind.clone()));
+                        }
+                        tracker.apply(u);
+                    }
+                    None => return Vec::new(),
+                },
+                _ = tokio::time::sleep_until(deadline) => {
+                    return remaining.iter().map(ToString::to_string).collect();
+                }
+            }
+        }
+    }
 }
 
 fn stage_of_id(objects: &[Object], id: &ObjectId) -> Stage {
