@@ -4,9 +4,10 @@
 use crate::bundle::Bundle;
 use crate::cluster::{self, Cluster, ConnectOptions, Discovery};
 use crate::environment;
-use crate::release::store;
+use crate::release::{lock, record, store};
 
 use super::OpError;
+use super::events::{Event, Sink};
 
 /// Which release a command without ENV works on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,6 +24,30 @@ pub async fn connect(opts: &ConnectOptions) -> Result<Cluster, OpError> {
 /// Discovers the server (one discovery per run).
 pub async fn discover(cluster: &Cluster) -> Result<Discovery, OpError> {
     Ok(cluster::discovery::discover(cluster).await?)
+}
+
+/// Takes the release's lock as this process (`user@host/pid`, which lets
+/// a later run on this host see that the process is gone), waiting up to
+/// `wait` for a live holder; a takeover is said as a warning.
+pub async fn lock(
+    cluster: &Cluster,
+    release: &ReleaseRef,
+    wait: Option<std::time::Duration>,
+    sink: &dyn Sink,
+) -> Result<lock::Lock, OpError> {
+    let holder = format!("{}/{}", record::who(), std::process::id());
+    let (lock, how) = lock::acquire(
+        cluster.client.clone(),
+        &release.namespace,
+        &release.name,
+        &holder,
+        wait,
+    )
+    .await?;
+    if let lock::Acquired::TakenOver { .. } = &how {
+        sink.event(Event::Warning(how.describe()));
+    }
+    Ok(lock)
 }
 
 /// Finds the release for commands run without ENV, in this order:

@@ -23,7 +23,7 @@ use crate::manifest::{self, Object, ObjectId};
 use crate::plan::{self, Stage};
 use crate::release::history;
 use crate::release::lock;
-use crate::release::record::{self, Record, Status};
+use crate::release::record::{Record, Status};
 use crate::release::store::{Entry, Store};
 use crate::wait::tracker::Tracker;
 use crate::wait::watcher::WatchSet;
@@ -68,19 +68,7 @@ pub async fn uninstall(opts: &UninstallOptions, sink: &dyn Sink) -> Result<Unins
     let lock = if opts.dry_run {
         None
     } else {
-        let holder = format!("{}/{}", record::who(), std::process::id());
-        let (l, how) = lock::acquire(
-            cluster.client.clone(),
-            &release.namespace,
-            &release.name,
-            &holder,
-            opts.wait_for_lock,
-        )
-        .await?;
-        if let lock::Acquired::TakenOver { .. } = &how {
-            sink.event(Event::Warning(how.describe()));
-        }
-        Some(l)
+        Some(session::lock(&cluster, &release, opts.wait_for_lock, sink).await?)
     };
     let result = run(&cluster, &discovery, &store, opts, sink, lock.as_ref()).await;
     if let Some(l) = lock

@@ -7,9 +7,8 @@ use super::{DeployOptions, Mode};
 use crate::cluster::Cluster;
 use crate::ops::OpError;
 use crate::ops::events::{Event, Sink};
-use crate::ops::session::ReleaseRef;
-use crate::release::lock::{self, Acquired};
-use crate::release::record::{self, Status};
+use crate::ops::session::{self, ReleaseRef};
+use crate::release::record::Status;
 use crate::release::store::{Entry, Store};
 
 /// The release under this operation's lock (the lock itself is kept in
@@ -28,19 +27,7 @@ pub async fn lock(
     state: &mut InFlight,
     sink: &dyn Sink,
 ) -> Result<Locked, OpError> {
-    let holder = format!("{}/{}", record::who(), std::process::id());
-    let (lock, how) = lock::acquire(
-        cluster.client.clone(),
-        &release.namespace,
-        &release.name,
-        &holder,
-        opts.wait_for_lock,
-    )
-    .await?;
-    state.lock = Some(lock);
-    if let Acquired::TakenOver { .. } = &how {
-        sink.event(Event::Warning(how.describe()));
-    }
+    state.lock = Some(session::lock(cluster, release, opts.wait_for_lock, sink).await?);
     let store = Store::new(cluster.client.clone(), &release.namespace, &release.name);
     state.store = Some(store.clone());
     let entries = store.entries().await?;
