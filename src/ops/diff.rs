@@ -14,7 +14,7 @@ use super::{LayerArg, OpError, read_layers};
 use crate::apply::live::LiveIndex;
 use crate::apply::{FIELD_MANAGER, api_for, comparable, describe, replace};
 use crate::bundle::Bundle;
-use crate::cluster::ConnectOptions;
+use crate::cluster::{Cluster, ConnectOptions, Discovery};
 use crate::manifest::Object;
 use crate::release::store::Store;
 use crate::release::{generated, history};
@@ -116,39 +116,7 @@ pub async fn diff(opts: &DiffOptions) -> Result<DiffReport, OpError> {
         Bundle::embedded().with_dirs(opts.manifests.as_deref(), opts.releases.as_deref())?;
     let layers = read_layers(&opts.layers)?;
     let cluster = session::connect(&opts.connect).await?;
-    let (env, name, namespace) = match &opts.env {
-        Some(env) => {
-            let t = environment::resolve_in(
-                &bundle,
-                env,
-                &[],
-                opts.name.as_deref(),
-                opts.namespace.as_deref(),
-                &cluster.context_namespace,
-            )?;
-            (env.clone(), t.release.name, t.release.namespace)
-        }
-        None => {
-            let r = session::find_release(
-                &cluster,
-                &bundle,
-                opts.name.as_deref(),
-                opts.namespace.as_deref(),
-            )
-            .await?;
-            let entries = Store::new(cluster.client.clone(), &r.namespace, &r.name)
-                .entries()
-                .await?;
-            let env = entries
-                .iter()
-                .rev()
-                .find_map(|e| e.record.as_ref().ok().map(|rec| rec.environment.clone()))
-                .ok_or_else(|| {
-                    OpError::Failed("the release has no readable revision: pass ENV".into())
-                })?;
-            (env, r.name, r.namespace)
-        }
-    };
+    let (env, name, namespace) = which_release(opts, &bundle, &cluster).await?;
     let target = environment::resolve_in(
         &bundle,
         &env,
@@ -174,52 +142,8 @@ pub async fn diff(opts: &DiffOptions) -> Result<DiffReport, OpError> {
     let mut report = DiffReport::default();
     let mut refusals = Vec::new();
     for o in &rendered.objects {
-        let id = o.id();
-        let Some(before) = live.get(&id) else {
-            report.added.push(id.to_string());
-            continue;
-        };
-        let Some(api) = api_for(&cluster.client, &discovery, &id) else {
-            continue;
-        };
-        let pp = PatchParams {
-            field_manager: Some(FIELD_MANAGER.to_string()),
-            force: false,
-            field_validation: Some(ValidationDirective::Strict),
-            dry_run: true,
-        };
-        let after = match api.patch(&id.name, &pp, &Patch::Apply(&o.value)).await {
-            Ok(a) => serde_json::to_value(&a).unwrap_or(Value::Null),
-            Err(e) => {
-                let changed = replace::changed_fields(o, &before.value);
-                let Some(fields) = replace::immutable_change(&e, &changed) else {
-                    refusals.push(format!("{id}: {}", describe(&e)));
-                    continue;
-                };
-                // The server will not dry-run it in place: show the render
-                // laid over the live object, and say what it takes.
-                report.replace.push(id.to_string());
-                report.text.push_str(&format!(
-                    "# {id}: {} cannot change in place; `upgrade --force-replace` deletes and recreates it{} (shown: the render laid over the live object)\n",
-                    fields.join(", "),
-                    if replace::Policy::of(&id) == replace::Policy::Orphan {
-                        " (its pods are kept)"
-                    } else {
-                        ""
-                    }
-                ));
-                overlay(before.value.clone(), &o.value)
-            }
-        };
-        let (mut old, mut new) = (comparable(before.value.clone()), comparable(after));
-        if id.kind == "Secret" {
-            mask_secret_pair(&mut old, &mut new);
-        }
-        let (old, new) = (yaml::to_yaml(&old), yaml::to_yaml(&new));
-        let d = ui::diff::unified(&old, &new, &format!("live {id}"), &format!("new {id}"), 3);
-        if !d.is_empty() {
-            report.changed.push(id.to_string());
-            report.text.push_str(&d);
+        if let Err(refused) = compare(&cluster, &discovery, &live, o, &mut report).await {
+            refusals.push(refused);
         }
     }
     // Objects of the deployed revision the new render no longer has.
@@ -237,6 +161,100 @@ pub async fn diff(opts: &DiffOptions) -> Result<DiffReport, OpError> {
         )));
     }
     Ok(report)
+}
+
+/// (environment, release, namespace): from ENV, or from the release
+/// found without it and the environment its latest record names.
+async fn which_release(
+    opts: &DiffOptions,
+    bundle: &Bundle,
+    cluster: &Cluster,
+) -> Result<(String, String, String), OpError> {
+    if let Some(env) = &opts.env {
+        let t = environment::resolve_in(
+            bundle,
+            env,
+            &[],
+            opts.name.as_deref(),
+            opts.namespace.as_deref(),
+            &cluster.context_namespace,
+        )?;
+        return Ok((env.clone(), t.release.name, t.release.namespace));
+    }
+    let r = session::find_release(
+        cluster,
+        bundle,
+        opts.name.as_deref(),
+        opts.namespace.as_deref(),
+    )
+    .await?;
+    let entries = Store::new(cluster.client.clone(), &r.namespace, &r.name)
+        .entries()
+        .await?;
+    let env = entries
+        .iter()
+        .rev()
+        .find_map(|e| e.record.as_ref().ok().map(|rec| rec.environment.clone()))
+        .ok_or_else(|| OpError::Failed("the release has no readable revision: pass ENV".into()))?;
+    Ok((env, r.name, r.namespace))
+}
+
+/// Adds one object's change to `report` (dry-run apply against the live
+/// object); `Err`: the server's refusal, named.
+async fn compare(
+    cluster: &Cluster,
+    discovery: &Discovery,
+    live: &LiveIndex,
+    o: &Object,
+    report: &mut DiffReport,
+) -> Result<(), String> {
+    let id = o.id();
+    let Some(before) = live.get(&id) else {
+        report.added.push(id.to_string());
+        return Ok(());
+    };
+    let Some(api) = api_for(&cluster.client, discovery, &id) else {
+        return Ok(());
+    };
+    let pp = PatchParams {
+        field_manager: Some(FIELD_MANAGER.to_string()),
+        force: false,
+        field_validation: Some(ValidationDirective::Strict),
+        dry_run: true,
+    };
+    let after = match api.patch(&id.name, &pp, &Patch::Apply(&o.value)).await {
+        Ok(a) => serde_json::to_value(&a).unwrap_or(Value::Null),
+        Err(e) => {
+            let changed = replace::changed_fields(o, &before.value);
+            let Some(fields) = replace::immutable_change(&e, &changed) else {
+                return Err(format!("{id}: {}", describe(&e)));
+            };
+            // The server will not dry-run it in place: show the render
+            // laid over the live object, and say what it takes.
+            report.replace.push(id.to_string());
+            report.text.push_str(&format!(
+                "# {id}: {} cannot change in place; `upgrade --force-replace` deletes and recreates it{} (shown: the render laid over the live object)\n",
+                fields.join(", "),
+                if replace::Policy::of(&id) == replace::Policy::Orphan {
+                    " (its pods are kept)"
+                } else {
+                    ""
+                }
+            ));
+            overlay(before.value.clone(), &o.value)
+        }
+    };
+    let (mut old, mut new) = (comparable(before.value.clone()), comparable(after));
+    if id.kind == "Secret" {
+        mask_secret_pair(&mut old, &mut new);
+    }
+    let (old, new) = (yaml::to_yaml(&old), yaml::to_yaml(&new));
+    let d = ui::diff::unified(&old, &new, &format!("live {id}"), &format!("new {id}"), 3);
+    if !d.is_empty() {
+        report.changed.push(id.to_string());
+        report.text.push_str(&d);
+    }
+    Ok(())
 }
 
 #[cfg(test)]

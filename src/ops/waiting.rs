@@ -154,34 +154,7 @@ impl Waiting {
         deadline: tokio::time::Instant,
         sink: &dyn Sink,
     ) -> Result<usize, OpError> {
-        let awaited: Vec<Awaited> = batch
-            .iter()
-            .filter(|o| WAITED_KINDS.contains(&o.kind()))
-            .filter(|o| {
-                o.kind() != "Service"
-                    || o.value.pointer("/spec/type").and_then(Value::as_str) == Some("LoadBalancer")
-            })
-            .map(|o| Awaited {
-                id: o.id(),
-                ctx: Context {
-                    hpa_min_replicas: if o.kind() == "Deployment" {
-                        self.hpa_min.get(o.name()).copied()
-                    } else {
-                        None
-                    },
-                    wait_for_first_consumer: false,
-                    skip_load_balancers: self.settings.skip_load_balancers,
-                },
-                min_generation: applied
-                    .iter()
-                    .find(|c| c.id == o.id())
-                    .and_then(|c| c.generation),
-                uid: applied
-                    .iter()
-                    .find(|c| c.id == o.id())
-                    .and_then(|c| c.uid.clone()),
-            })
-            .collect();
+        let awaited = self.awaited(batch, applied);
         if awaited.is_empty() {
             return Ok(0);
         }
@@ -206,36 +179,73 @@ impl Waiting {
                 Err(OpError::Timeout(self.masker.mask(&e.to_string())))
             }
             Err(WaitError::Failed { object, reason }) => {
-                let id = awaited
-                    .iter()
-                    .find(|a| a.id.to_string() == object)
-                    .map(|a| a.id.clone());
-                let pods = id
-                    .as_ref()
-                    .map(|i| self.tracker.pods_of(i))
-                    .unwrap_or_default();
-                let limits = diagnose::Limits {
-                    log_lines: self.settings.log_lines,
-                    events: 10,
-                };
-                let details = diagnose::report(
-                    cluster,
-                    &self.namespace,
-                    &object,
-                    &pods,
-                    limits,
-                    &self.masker,
-                )
-                .await;
-                let head = self.masker.mask(&format!("{object} failed: {reason}"));
-                Err(OpError::RolloutFailed(if details.is_empty() {
-                    head
-                } else {
-                    format!("{head}\n{details}")
-                }))
+                Err(self.failed(cluster, &awaited, &object, &reason).await)
             }
             Err(e) => Err(OpError::Failed(e.to_string())),
         }
+    }
+
+    /// What of `batch` is waited for, with what the apply returned
+    /// (generation, uid) and the HPA floor of each Deployment.
+    fn awaited(&self, batch: &[&Object], applied: &[crate::apply::Change]) -> Vec<Awaited> {
+        let change = |o: &Object| applied.iter().find(|c| c.id == o.id());
+        batch
+            .iter()
+            .filter(|o| WAITED_KINDS.contains(&o.kind()))
+            .filter(|o| {
+                o.kind() != "Service"
+                    || o.value.pointer("/spec/type").and_then(Value::as_str) == Some("LoadBalancer")
+            })
+            .map(|o| Awaited {
+                id: o.id(),
+                ctx: Context {
+                    hpa_min_replicas: if o.kind() == "Deployment" {
+                        self.hpa_min.get(o.name()).copied()
+                    } else {
+                        None
+                    },
+                    wait_for_first_consumer: false,
+                    skip_load_balancers: self.settings.skip_load_balancers,
+                },
+                min_generation: change(o).and_then(|c| c.generation),
+                uid: change(o).and_then(|c| c.uid.clone()),
+            })
+            .collect()
+    }
+
+    /// The error for a failed object: its reason, then what its pods and
+    /// events say (masked).
+    async fn failed(
+        &self,
+        cluster: &Cluster,
+        awaited: &[Awaited],
+        object: &str,
+        reason: &str,
+    ) -> OpError {
+        let pods = awaited
+            .iter()
+            .find(|a| a.id.to_string() == object)
+            .map(|a| self.tracker.pods_of(&a.id))
+            .unwrap_or_default();
+        let limits = diagnose::Limits {
+            log_lines: self.settings.log_lines,
+            events: 10,
+        };
+        let details = diagnose::report(
+            cluster,
+            &self.namespace,
+            object,
+            &pods,
+            limits,
+            &self.masker,
+        )
+        .await;
+        let head = self.masker.mask(&format!("{object} failed: {reason}"));
+        OpError::RolloutFailed(if details.is_empty() {
+            head
+        } else {
+            format!("{head}\n{details}")
+        })
     }
 }
 

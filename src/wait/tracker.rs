@@ -200,43 +200,8 @@ pub async fn wait_for(
     let mut last: Vec<Option<Readiness>> = vec![None; awaited.len()];
     let mut warned: BTreeSet<String> = BTreeSet::new();
     loop {
-        let mut now = tracker.evaluate(awaited);
-        // The new pods of each unready workload: what its progress line
-        // hints at, and what the fail-fast verdict judges.
-        let pods: Vec<Option<Vec<Value>>> = awaited
-            .iter()
-            .zip(&now)
-            .map(|(a, r)| {
-                if r.is_ready() {
-                    None
-                } else {
-                    tracker.new_pods(a)
-                }
-            })
-            .collect();
-        for (r, pods) in now.iter_mut().zip(&pods) {
-            if let (Readiness::InProgress(why), Some(pods)) = (r, pods)
-                && let Some(hint) = verdict::pod_hint(pods)
-            {
-                *why = format!("{why}; {hint}");
-            }
-        }
-        for (i, r) in now.iter().enumerate() {
-            let id = &awaited[i].id;
-            if !tracker
-                .listed
-                .contains(&(id.group.clone(), id.kind.clone()))
-            {
-                continue;
-            }
-            if last[i].as_ref() != Some(r) {
-                observer.progress(Progress {
-                    object: awaited[i].id.to_string(),
-                    readiness: r.clone(),
-                });
-                last[i] = Some(r.clone());
-            }
-        }
+        let (now, pods) = evaluate_with_pods(tracker, awaited);
+        report_changes(tracker, awaited, &now, &mut last, observer);
         if let Some((i, Readiness::Failed(reason))) = now
             .iter()
             .enumerate()
@@ -247,46 +212,10 @@ pub async fn wait_for(
                 reason: reason.clone(),
             });
         }
-        let clock = Timestamp::now();
-        let mut recheck: Option<Timestamp> = None;
-        for (a, pods) in awaited.iter().zip(&pods) {
-            let Some(pods) = pods else {
-                continue;
-            };
-            let v = verdict::verdict(pods, clock, opts.verdict, &mut tracker.memory);
-            let at = verdict::recheck_at(pods, clock);
-            recheck = match (recheck, at) {
-                (Some(x), Some(y)) => Some(x.min(y)),
-                (x, y) => x.or(y),
-            };
-            match v {
-                verdict::Verdict::Failed(f) => {
-                    observer.progress(Progress {
-                        object: a.id.to_string(),
-                        readiness: Readiness::Failed(f.to_string()),
-                    });
-                    return Err(WaitError::Failed {
-                        object: a.id.to_string(),
-                        reason: f.to_string(),
-                    });
-                }
-                verdict::Verdict::Warning(w) => {
-                    if warned.insert(w.clone()) {
-                        observer.warning(format!("{}: {w}", a.id));
-                    }
-                }
-                verdict::Verdict::Fine => {}
-            }
-        }
+        let recheck = judge_pods(tracker, awaited, &pods, opts, &mut warned, observer)?;
         if now.iter().all(Readiness::is_ready) {
             return Ok(());
         }
-        // Nothing is written while a container sits in its back-off: the
-        // time rules are judged again at their own instant.
-        let recheck = recheck.map(|t| {
-            let left = t.duration_since(Timestamp::now());
-            Instant::now() + std::time::Duration::try_from(left).unwrap_or_default()
-        });
         tokio::select! {
             _ = tokio::time::sleep_until(recheck.unwrap_or(opts.deadline)), if recheck.is_some_and(|t| t < opts.deadline) => {}
             update = watches.next() => match update {
@@ -305,6 +234,109 @@ pub async fn wait_for(
             }
         }
     }
+}
+
+/// The new pods of each awaited object (`None` once it is ready).
+type PodsOf = Vec<Option<Vec<Value>>>;
+
+/// The readiness of each awaited object, and the new pods of each unready
+/// workload: what its progress line hints at (added to the readiness),
+/// and what the fail-fast verdict judges.
+fn evaluate_with_pods(tracker: &Tracker, awaited: &[Awaited]) -> (Vec<Readiness>, PodsOf) {
+    let mut now = tracker.evaluate(awaited);
+    let pods: PodsOf = awaited
+        .iter()
+        .zip(&now)
+        .map(|(a, r)| {
+            if r.is_ready() {
+                None
+            } else {
+                tracker.new_pods(a)
+            }
+        })
+        .collect();
+    for (r, pods) in now.iter_mut().zip(&pods) {
+        if let (Readiness::InProgress(why), Some(pods)) = (r, pods)
+            && let Some(hint) = verdict::pod_hint(pods)
+        {
+            *why = format!("{why}; {hint}");
+        }
+    }
+    (now, pods)
+}
+
+/// Tells the observer of each readiness that changed, once its kind has
+/// been listed (before that, "not found" means "not seen yet").
+fn report_changes(
+    tracker: &Tracker,
+    awaited: &[Awaited],
+    now: &[Readiness],
+    last: &mut [Option<Readiness>],
+    observer: &mut dyn Observer,
+) {
+    for (i, r) in now.iter().enumerate() {
+        let id = &awaited[i].id;
+        if !tracker
+            .listed
+            .contains(&(id.group.clone(), id.kind.clone()))
+        {
+            continue;
+        }
+        if last[i].as_ref() != Some(r) {
+            observer.progress(Progress {
+                object: awaited[i].id.to_string(),
+                readiness: r.clone(),
+            });
+            last[i] = Some(r.clone());
+        }
+    }
+}
+
+/// The fail-fast verdict over the new pods: `Err` for a failure, warnings
+/// said once; `Ok`: when the time rules must be judged again (nothing is
+/// written while a container sits in its back-off).
+fn judge_pods(
+    tracker: &mut Tracker,
+    awaited: &[Awaited],
+    pods: &PodsOf,
+    opts: &WaitOptions,
+    warned: &mut BTreeSet<String>,
+    observer: &mut dyn Observer,
+) -> Result<Option<Instant>, WaitError> {
+    let clock = Timestamp::now();
+    let mut recheck: Option<Timestamp> = None;
+    for (a, pods) in awaited.iter().zip(pods) {
+        let Some(pods) = pods else {
+            continue;
+        };
+        let v = verdict::verdict(pods, clock, opts.verdict, &mut tracker.memory);
+        recheck = match (recheck, verdict::recheck_at(pods, clock)) {
+            (Some(x), Some(y)) => Some(x.min(y)),
+            (x, y) => x.or(y),
+        };
+        match v {
+            verdict::Verdict::Failed(f) => {
+                observer.progress(Progress {
+                    object: a.id.to_string(),
+                    readiness: Readiness::Failed(f.to_string()),
+                });
+                return Err(WaitError::Failed {
+                    object: a.id.to_string(),
+                    reason: f.to_string(),
+                });
+            }
+            verdict::Verdict::Warning(w) => {
+                if warned.insert(w.clone()) {
+                    observer.warning(format!("{}: {w}", a.id));
+                }
+            }
+            verdict::Verdict::Fine => {}
+        }
+    }
+    Ok(recheck.map(|t| {
+        let left = t.duration_since(Timestamp::now());
+        Instant::now() + std::time::Duration::try_from(left).unwrap_or_default()
+    }))
 }
 
 /// A readiness as a short reason.
