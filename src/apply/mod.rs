@@ -214,16 +214,34 @@ async fn apply_one(
                 })?
         }
     };
-    let before = live.get(&id);
-    let after = serde_json::to_value(&applied).unwrap_or(Value::Null);
-    let action = match before {
+    let action = action_of(live.get(&id), &applied, replaced.is_some(), opts.dry_run);
+    let change = Change {
+        object: id.to_string(),
+        id,
+        action,
+        generation: applied.metadata.generation,
+        uid: applied.metadata.uid.clone(),
+    };
+    Ok((change, replaced))
+}
+
+/// What an apply did to the object that was `before` (`None`: it did not
+/// exist), judging by what the server answered.
+fn action_of(
+    before: Option<&live::LiveObject>,
+    applied: &DynamicObject,
+    replaced: bool,
+    dry_run: bool,
+) -> Action {
+    let after = serde_json::to_value(applied).unwrap_or(Value::Null);
+    match before {
         None => Action::Created,
         // A replaced object is a new one, but the release had it before.
-        Some(_) if replaced.is_some() => Action::Configured,
+        Some(_) if replaced => Action::Configured,
         // A dry run persists nothing, so its resourceVersion never moves:
         // compare what the object would be with what it is.
-        Some(b) if opts.dry_run => {
-            if comparable(b.value.clone()) == comparable(after.clone()) {
+        Some(b) if dry_run => {
+            if comparable(b.value.clone()) == comparable(after) {
                 Action::Unchanged
             } else {
                 Action::Configured
@@ -245,15 +263,7 @@ async fn apply_one(
             Action::Unchanged
         }
         Some(_) => Action::Configured,
-    };
-    let change = Change {
-        object: id.to_string(),
-        id,
-        action,
-        generation: applied.metadata.generation,
-        uid: applied.metadata.uid.clone(),
-    };
-    Ok((change, replaced))
+    }
 }
 
 /// After an apply refused with `e`: `None` when it is not an

@@ -156,9 +156,30 @@ pub async fn report(
     }));
     let (event_lists, log) =
         futures_util::future::join(event_lists, log(cluster, namespace, pods, limits)).await;
+    let events = event_lines(event_lists);
+    if !events.is_empty() {
+        lines.push("Events (newest last):".to_string());
+        let skip = events.len().saturating_sub(limits.events);
+        lines.extend(events.into_iter().skip(skip).map(|(_, t)| t));
+    }
+
+    if let Some((pod, container, previous, log)) = log {
+        lines.push(format!(
+            "Last {} log lines of pod {pod}, container {container}{}:",
+            limits.log_lines,
+            if previous { " (previous run)" } else { "" }
+        ));
+        lines.extend(log.lines().map(|l| format!("  | {l}")));
+    }
+    masker.mask(&lines.join("\n"))
+}
+
+/// The events of the lists, one line each, without repeats, oldest first
+/// (by their latest time).
+fn event_lines(lists: Vec<Option<Value>>) -> Vec<(String, String)> {
     let mut events: Vec<(String, String)> = Vec::new();
     let mut seen = BTreeSet::new();
-    for list in event_lists.into_iter().flatten() {
+    for list in lists.into_iter().flatten() {
         for e in list["items"].as_array().into_iter().flatten() {
             let when = [
                 s(e, "/lastTimestamp"),
@@ -184,21 +205,7 @@ pub async fn report(
         }
     }
     events.sort();
-    if !events.is_empty() {
-        lines.push("Events (newest last):".to_string());
-        let skip = events.len().saturating_sub(limits.events);
-        lines.extend(events.into_iter().skip(skip).map(|(_, t)| t));
-    }
-
-    if let Some((pod, container, previous, log)) = log {
-        lines.push(format!(
-            "Last {} log lines of pod {pod}, container {container}{}:",
-            limits.log_lines,
-            if previous { " (previous run)" } else { "" }
-        ));
-        lines.extend(log.lines().map(|l| format!("  | {l}")));
-    }
-    masker.mask(&lines.join("\n"))
+    events
 }
 
 /// The last lines of the failing container's log (the previous run's when

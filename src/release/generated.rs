@@ -104,27 +104,7 @@ pub async fn ensure(
         }
     }
     if changed {
-        let secret = Secret {
-            metadata: ObjectMeta {
-                name: Some(name.clone()),
-                namespace: Some(namespace.to_string()),
-                labels: Some(labels),
-                annotations: Some(BTreeMap::from([
-                    ("thebot.io/resource-policy".to_string(), "keep".to_string()),
-                    (
-                        "thebot.io/release".to_string(),
-                        format!("{namespace}/{release}"),
-                    ),
-                ])),
-                resource_version: existing
-                    .as_ref()
-                    .and_then(|s| s.metadata.resource_version.clone()),
-                ..Default::default()
-            },
-            type_: Some("Opaque".into()),
-            data: Some(data.clone()),
-            ..Default::default()
-        };
+        let secret = generated_secret(&name, namespace, release, labels, &existing, &data);
         let pp = PostParams::default();
         let written = match &existing {
             // A create whose answer was lost may have succeeded: retried,
@@ -151,6 +131,39 @@ pub async fn ensure(
         .filter(|(k, _)| keys.contains(&k.as_str()))
         .map(|(k, v)| (k, Value::String(String::from_utf8_lossy(&v.0).into_owned())))
         .collect())
+}
+
+/// The generated Secret holding `data`, kept on uninstall and replacing
+/// `existing` (its resourceVersion) if there is one.
+fn generated_secret(
+    name: &str,
+    namespace: &str,
+    release: &str,
+    labels: BTreeMap<String, String>,
+    existing: &Option<Secret>,
+    data: &BTreeMap<String, ByteString>,
+) -> Secret {
+    Secret {
+        metadata: ObjectMeta {
+            name: Some(name.to_string()),
+            namespace: Some(namespace.to_string()),
+            labels: Some(labels),
+            annotations: Some(BTreeMap::from([
+                ("thebot.io/resource-policy".to_string(), "keep".to_string()),
+                (
+                    "thebot.io/release".to_string(),
+                    format!("{namespace}/{release}"),
+                ),
+            ])),
+            resource_version: existing
+                .as_ref()
+                .and_then(|s| s.metadata.resource_version.clone()),
+            ..Default::default()
+        },
+        type_: Some("Opaque".into()),
+        data: Some(data.clone()),
+        ..Default::default()
+    }
 }
 
 #[cfg(test)]
