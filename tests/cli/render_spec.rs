@@ -292,8 +292,16 @@ fn hardening_on_every_container_jobs_included() {
                 pod["securityContext"]["seccompProfile"]["type"], "RuntimeDefault",
                 "{name}"
             );
+            // checkov CKV_K8S_40: ids clear of the node's and the image's
+            // own users; fsGroup keeps the data volumes writable.
+            for id in ["runAsUser", "runAsGroup", "fsGroup"] {
+                let v = pod["securityContext"][id].as_u64().unwrap_or(0);
+                assert!(v >= 10000, "{name}: {id} {v}");
+            }
             for c in containers(w) {
                 count += 1;
+                // checkov CKV_K8S_15: a moved tag is pulled again.
+                assert_eq!(c["imagePullPolicy"], "Always", "{name}");
                 let sc = &c["securityContext"];
                 assert_eq!(sc["readOnlyRootFilesystem"], true, "{name}");
                 assert_eq!(sc["allowPrivilegeEscalation"], false, "{name}");
