@@ -331,6 +331,11 @@ fn hardening_on_every_container_jobs_included() {
                     !image.ends_with(":latest") && image.contains(':'),
                     "{name}: pinned image {image}"
                 );
+                // checkov CKV_K8S_43: prod (with the example file) runs
+                // every image by digest.
+                if n.env == "prod" {
+                    assert!(image.contains("@sha256:"), "{name}: {image}");
+                }
             }
         }
         assert!(count >= 8, "{}: {count} containers", n.env);
@@ -339,7 +344,15 @@ fn hardening_on_every_container_jobs_included() {
 
 #[test]
 fn jobs_run_the_backend_image_with_bounded_retries() {
-    let objects = render("prod", &["--set", "images.backend.tag=2.0.1"]);
+    let objects = render(
+        "prod",
+        &[
+            "--set",
+            "images.backend.tag=2.0.1",
+            "--set-string",
+            "images.backend.digest=",
+        ],
+    );
     let jobs: Vec<_> = objects.iter().filter(|o| o["kind"] == "Job").collect();
     assert_eq!(jobs.len(), 2);
     for j in jobs {
