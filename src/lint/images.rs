@@ -125,7 +125,11 @@ mod tests {
     #[test]
     fn a_malformed_digest_is_an_error_everywhere() {
         for production in [true, false] {
-            for bad in ["sha256:abc", "md5:0123", &DIGEST.to_uppercase().replace("SHA256", "sha256")] {
+            for bad in [
+                "sha256:abc",
+                "md5:0123",
+                &DIGEST.to_uppercase().replace("SHA256", "sha256"),
+            ] {
                 assert_eq!(
                     image_findings(&format!("ghcr.io/a/b:1.4.0@{bad}"), production),
                     [("policy/image".to_string(), "error".to_string())],

@@ -722,7 +722,11 @@ fn a_secret_volume_must_name_a_rendered_secret_and_keys() {
         "semantics/reference",
         "spec.template.spec.volumes[1].secret.items[0].key",
     );
-    assert!(key.message.contains("no key `REDIS_PASS`"), "{}", key.message);
+    assert!(
+        key.message.contains("no key `REDIS_PASS`"),
+        "{}",
+        key.message
+    );
     assert!(key.fix.contains("REDIS_PASSWORD"), "{}", key.fix);
 }
 
@@ -923,7 +927,10 @@ fn images_must_be_pinned_to_a_tag_other_than_latest() {
             .iter()
             .all(|f| f.rule == "policy/image" && f.path == at("image"))
     );
-    let (_, pinned) = lint_json("dev", &["--set", &format!("images.frontend.digest={DIGEST}")]);
+    let (_, pinned) = lint_json(
+        "dev",
+        &["--set", &format!("images.frontend.digest={DIGEST}")],
+    );
     pinned.assert_only(&[]);
 }
 
