@@ -1,6 +1,7 @@
 //! References between objects of the render: env `valueFrom` and `envFrom`
 //! name rendered ConfigMaps/Secrets (and their keys), volumes name
-//! rendered ConfigMaps, Secrets and claims, pods a rendered
+//! rendered ConfigMaps, Secrets (and the keys their `items` project) and
+//! claims, pods a rendered
 //! ServiceAccount, Ingress backends a rendered Service port, HPAs a
 //! rendered workload, Services' named target ports a port of the pods
 //! they select, StatefulSets their governing Service. A dangling reference
@@ -69,8 +70,14 @@ pub fn check(ctx: &Context, out: &mut Findings) {
                     "claimName",
                 ),
             ] {
-                if let Some(r) = v.get(field) {
-                    from.named(out, kind, join_path(&path, field), r, name_field);
+                let Some(r) = v.get(field) else { continue };
+                let base = join_path(&path, field);
+                // A missing item key fails the mount: the pod never starts.
+                if let Some(target) = from.named(out, kind, base.clone(), r, name_field) {
+                    for (item_path, item) in items(r, &base, "items") {
+                        let key = item.get("key").and_then(Value::as_str).unwrap_or("");
+                        from.has_key(out, target, key, &join_path(&item_path, "key"), optional(r));
+                    }
                 }
             }
         }
@@ -135,7 +142,14 @@ fn optional(r: &Value) -> bool {
 
 impl<'a> Referrer<'_, 'a> {
     /// A `{<name_field>: NAME, optional}` reference at `base`.
-    fn named(&self, out: &mut Findings, kind: &str, base: String, r: &Value, name_field: &str) {
+    fn named(
+        &self,
+        out: &mut Findings,
+        kind: &str,
+        base: String,
+        r: &Value,
+        name_field: &str,
+    ) -> Option<&'a Object> {
         self.object(
             out,
             Reference {
@@ -144,7 +158,7 @@ impl<'a> Referrer<'_, 'a> {
                 path: join_path(&base, name_field),
                 optional: optional(r),
             },
-        );
+        )
     }
 
     /// The referenced object, when rendered; otherwise a finding (none
@@ -203,19 +217,24 @@ impl<'a> Referrer<'_, 'a> {
             return;
         };
         let key = r.get("key").and_then(Value::as_str).unwrap_or("");
+        self.has_key(out, target, key, &join_path(path, "key"), optional(r));
+    }
+
+    /// `target` (a rendered ConfigMap or Secret) has `key`, named at `path`.
+    fn has_key(&self, out: &mut Findings, target: &Object, key: &str, path: &str, optional: bool) {
         let keys: Vec<&str> = ["data", "binaryData", "stringData"]
             .iter()
             .filter_map(|f| target.value.get(*f).and_then(Value::as_object))
             .flat_map(|m| m.keys().map(String::as_str))
             .collect();
-        if keys.contains(&key) || optional(r) {
+        if keys.contains(&key) || optional {
             return;
         }
         out.error(
             "semantics/reference",
             &self.at,
-            &join_path(path, "key"),
-            format!("{kind} `{}` has no key `{key}`", target.name()),
+            path,
+            format!("{} `{}` has no key `{key}`", target.kind(), target.name()),
             format!("use one of its keys: {}", keys.join(", ")),
         );
     }

@@ -74,8 +74,8 @@ impl ConfigData {
     }
 
     /// The sha256 over exactly the rendered keys a pod template reads (all
-    /// of an object for `envFrom` and volumes, single keys for `valueFrom`),
-    /// or None when it reads none. A database pod that reads one password
+    /// of an object for `envFrom` and volumes without `items`, single keys
+    /// for `valueFrom` and volume `items`), or None when it reads none. A database pod that reads one password
     /// does not restart when LOG_LEVEL changes.
     fn checksum_for<'a>(&'a self, workload: &Value) -> Option<String> {
         let pod = workload.pointer("/spec/template/spec")?;
@@ -129,11 +129,26 @@ impl ConfigData {
             .into_iter()
             .flatten()
         {
-            if let Some(n) = v.pointer("/configMap/name").and_then(Value::as_str) {
-                whole("ConfigMap", n, &mut consumed);
-            }
-            if let Some(n) = v.pointer("/secret/secretName").and_then(Value::as_str) {
-                whole("Secret", n, &mut consumed);
+            for (kind, source, name_field) in [
+                ("ConfigMap", "configMap", "name"),
+                ("Secret", "secret", "secretName"),
+            ] {
+                let Some(src) = v.get(source) else { continue };
+                let Some(name) = src.get(name_field).and_then(Value::as_str) else {
+                    continue;
+                };
+                match src.get("items").and_then(Value::as_array) {
+                    // Only the listed keys are projected into the volume.
+                    Some(items) => {
+                        let data = self.data.get(&(kind.to_string(), name.to_string()));
+                        for key in items.iter().filter_map(|i| i.get("key")?.as_str()) {
+                            if let Some(value) = data.and_then(|d| d.get(key)) {
+                                consumed.insert(format!("{kind}/{name}/{key}"), value);
+                            }
+                        }
+                    }
+                    None => whole(kind, name, &mut consumed),
+                }
             }
         }
         if consumed.is_empty() {
@@ -217,6 +232,41 @@ mod tests {
             b[4].name(),
             "a config change alone does not re-run hooks"
         );
+    }
+
+    /// A Secret mounted with `items` (the database's password file): only
+    /// those keys count, so a new Django key does not restart PostgreSQL.
+    #[test]
+    fn a_volume_with_items_consumes_only_those_keys() {
+        let objects = |pw: &str, other: &str| {
+            let mut v = vec![
+                obj(
+                    json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "sec"}, "data": {"PW": pw, "OTHER": other}}),
+                ),
+                obj(
+                    json!({"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "db"},
+                    "spec": {"template": {"spec": {"containers": [{}],
+                        "volumes": [{"name": "secret", "secret": {"secretName": "sec", "items": [{"key": "PW", "path": "pw"}]}}]}}}}),
+                ),
+                obj(
+                    json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "app"},
+                    "spec": {"template": {"spec": {"containers": [{}],
+                        "volumes": [{"name": "secret", "secret": {"secretName": "sec"}}]}}}}),
+                ),
+            ];
+            apply(&mut v, &release());
+            (
+                checksum(&v[1]).map(str::to_string),
+                checksum(&v[2]).map(str::to_string),
+            )
+        };
+        let (db, app) = objects("cHc=", "YQ==");
+        let (db_other, app_other) = objects("cHc=", "Yg==");
+        let (db_pw, _) = objects("cHcy", "YQ==");
+        assert!(db.is_some());
+        assert_eq!(db, db_other, "a key the volume does not list");
+        assert_ne!(db, db_pw, "the listed key rolls the pod");
+        assert_ne!(app, app_other, "a volume without items reads every key");
     }
 
     #[test]

@@ -176,8 +176,16 @@ fn prod_without_secrets_warns_and_fails_only_when_strict() {
     let out = thebot(&["lint", "prod", "-o", "json"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let report: Report = serde_json::from_str(&out.stdout).unwrap();
-    assert_eq!((report.errors, report.warnings), (0, 8));
-    for f in &report.findings {
+    // Without the example file no image has a digest either: one
+    // policy/image-digest warning per container.
+    assert_eq!((report.errors, report.warnings), (0, 16));
+    let (missing, digests): (Vec<_>, Vec<_>) = report
+        .findings
+        .iter()
+        .partition(|f| f.rule == "secrets/missing");
+    assert_eq!(missing.len(), 8);
+    assert!(digests.iter().all(|f| f.rule == "policy/image-digest"));
+    for f in missing {
         assert_eq!(
             (f.rule.as_str(), f.object.as_str()),
             ("secrets/missing", "values")
@@ -191,7 +199,7 @@ fn prod_without_secrets_warns_and_fails_only_when_strict() {
             .contains(&("secrets/missing", "values", "secrets.telegramBotToken"))
     );
     let strict = thebot(&["lint", "prod", "--strict", "-o", "json"]);
-    strict.fails_with(1, &["lint of prod found 8 errors, 0 warnings"]);
+    strict.fails_with(1, &["lint of prod found 16 errors, 0 warnings"]);
     let report: Report = serde_json::from_str(&strict.stdout).unwrap();
     assert!(report.strict);
     assert!(report.findings.iter().all(|f| f.severity == "error"));
@@ -650,9 +658,9 @@ fn env_value_from_must_name_a_rendered_key() {
                 "key: POSTGRES_DATABASE}",
             ),
             (
-                "redis.yaml",
-                "secretKeyRef: {name: {{ secret_name() }}",
-                "secretKeyRef: {name: {{ name(\"secrets\") }}",
+                "postgresql.yaml",
+                "configMapKeyRef: {name: {{ name(\"config\") }}, key: POSTGRES_USER}",
+                "configMapKeyRef: {name: {{ name(\"configs\") }}, key: POSTGRES_USER}",
             ),
         ],
         &[],
@@ -666,8 +674,8 @@ fn env_value_from_must_name_a_rendered_key() {
         ),
         (
             "semantics/reference",
-            "StatefulSet/thebot-dev/thebot-dev-redis",
-            &at("env[0].valueFrom.secretKeyRef.name"),
+            "StatefulSet/thebot-dev/thebot-dev-postgresql",
+            &at("env[0].valueFrom.configMapKeyRef.name"),
         ),
     ]);
     let key = report.finding(
@@ -675,6 +683,51 @@ fn env_value_from_must_name_a_rendered_key() {
         &at("env[1].valueFrom.configMapKeyRef.key"),
     );
     assert!(key.fix.contains("POSTGRES_DB"), "{}", key.fix);
+}
+
+/// The databases mount their password as a file: a key the Secret lacks,
+/// or a Secret that is not rendered, would keep the pod from starting.
+#[test]
+fn a_secret_volume_must_name_a_rendered_secret_and_keys() {
+    let (_, report) = lint_patched(
+        "dev",
+        &[
+            (
+                "redis.yaml",
+                "items: [{key: REDIS_PASSWORD,",
+                "items: [{key: REDIS_PASS,",
+            ),
+            (
+                "postgresql.yaml",
+                "secretName: {{ secret_name() }}",
+                "secretName: {{ name(\"secrets\") }}",
+            ),
+        ],
+        &[],
+        &[],
+    );
+    report.assert_only(&[
+        (
+            "semantics/reference",
+            "StatefulSet/thebot-dev/thebot-dev-redis",
+            "spec.template.spec.volumes[1].secret.items[0].key",
+        ),
+        (
+            "semantics/reference",
+            "StatefulSet/thebot-dev/thebot-dev-postgresql",
+            "spec.template.spec.volumes[2].secret.secretName",
+        ),
+    ]);
+    let key = report.finding(
+        "semantics/reference",
+        "spec.template.spec.volumes[1].secret.items[0].key",
+    );
+    assert!(
+        key.message.contains("no key `REDIS_PASS`"),
+        "{}",
+        key.message
+    );
+    assert!(key.fix.contains("REDIS_PASSWORD"), "{}", key.fix);
 }
 
 #[test]
@@ -876,9 +929,52 @@ fn images_must_be_pinned_to_a_tag_other_than_latest() {
     );
     let (_, pinned) = lint_json(
         "dev",
-        &["--set", "images.frontend.digest=sha256:0123456789abcdef"],
+        &["--set", &format!("images.frontend.digest={DIGEST}")],
     );
     pinned.assert_only(&[]);
+}
+
+const DIGEST: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+/// A digest that is not `sha256:` + 64 hex would only fail as a pull error
+/// on the node: lint reports it, in every environment.
+#[test]
+fn a_malformed_digest_is_an_error() {
+    for (env, object) in [
+        ("dev", "StatefulSet/thebot-dev/thebot-dev-redis"),
+        ("prod", "StatefulSet/thebot-prod/thebot-redis"),
+    ] {
+        let (out, report) = lint_json(env, &["--set-string", "images.redis.digest=sha256:0123abc"]);
+        report.assert_only(&[("policy/image", object, &at("image"))]);
+        let f = &report.findings[0];
+        assert_eq!(f.severity, "error");
+        assert!(f.message.contains("malformed digest"), "{}", f.message);
+        assert_eq!(out.code, 1);
+    }
+}
+
+/// prod is pinned by digest (the example file shows how): an image without
+/// one is a warning, an error with --strict; dev and staging need none.
+#[test]
+fn prod_images_without_a_digest_warn_and_fail_when_strict() {
+    let unpinned = ["--set-string", "images.frontend.digest="];
+    let (out, report) = lint_json("prod", &unpinned);
+    let frontend = "Deployment/thebot-prod/thebot-frontend";
+    report.assert_only(&[("policy/image-digest", frontend, &at("image"))]);
+    let f = &report.findings[0];
+    assert_eq!(f.severity, "warning");
+    assert!(f.message.contains("thebot-frontend:1.4.0"), "{}", f.message);
+    assert!(f.fix.contains("images.<name>.digest"), "{}", f.fix);
+    assert_eq!(out.code, 0);
+    let mut strict = unpinned.to_vec();
+    strict.push("--strict");
+    let (out, report) = lint_json("prod", &strict);
+    assert_eq!((report.errors, report.warnings), (1, 0));
+    out.fails_with(1, &["lint of prod found 1 error, 0 warnings"]);
+    for env in ["dev", "staging"] {
+        let (_, report) = lint_json(env, &["--strict"]);
+        report.assert_only(&[]);
+    }
 }
 
 /// The acceptance test: five problems, five findings.

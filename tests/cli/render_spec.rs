@@ -292,8 +292,16 @@ fn hardening_on_every_container_jobs_included() {
                 pod["securityContext"]["seccompProfile"]["type"], "RuntimeDefault",
                 "{name}"
             );
+            // checkov CKV_K8S_40: ids clear of the node's and the image's
+            // own users; fsGroup keeps the data volumes writable.
+            for id in ["runAsUser", "runAsGroup", "fsGroup"] {
+                let v = pod["securityContext"][id].as_u64().unwrap_or(0);
+                assert!(v >= 10000, "{name}: {id} {v}");
+            }
             for c in containers(w) {
                 count += 1;
+                // checkov CKV_K8S_15: a moved tag is pulled again.
+                assert_eq!(c["imagePullPolicy"], "Always", "{name}");
                 let sc = &c["securityContext"];
                 assert_eq!(sc["readOnlyRootFilesystem"], true, "{name}");
                 assert_eq!(sc["allowPrivilegeEscalation"], false, "{name}");
@@ -323,6 +331,11 @@ fn hardening_on_every_container_jobs_included() {
                     !image.ends_with(":latest") && image.contains(':'),
                     "{name}: pinned image {image}"
                 );
+                // checkov CKV_K8S_43: prod (with the example file) runs
+                // every image by digest.
+                if n.env == "prod" {
+                    assert!(image.contains("@sha256:"), "{name}: {image}");
+                }
             }
         }
         assert!(count >= 8, "{}: {count} containers", n.env);
@@ -331,7 +344,15 @@ fn hardening_on_every_container_jobs_included() {
 
 #[test]
 fn jobs_run_the_backend_image_with_bounded_retries() {
-    let objects = render("prod", &["--set", "images.backend.tag=2.0.1"]);
+    let objects = render(
+        "prod",
+        &[
+            "--set",
+            "images.backend.tag=2.0.1",
+            "--set-string",
+            "images.backend.digest=",
+        ],
+    );
     let jobs: Vec<_> = objects.iter().filter(|o| o["kind"] == "Job").collect();
     assert_eq!(jobs.len(), 2);
     for j in jobs {
@@ -423,14 +444,15 @@ fn urls_point_at_real_services_and_share_one_password() {
         has(&objects, "Service", host),
         "DATABASE_HOST {host} is a Service"
     );
+    // PostgreSQL starts with the Secret's POSTGRES_PASSWORD, read from a file.
     let pg = find(&objects, "StatefulSet", "thebot-postgresql");
+    let file = mounted_secret_file(pg, "thebot-secret", "POSTGRES_PASSWORD");
     let env = containers(pg)[0]["env"].as_array().unwrap();
     let pw = env
         .iter()
-        .find(|e| e["name"] == "POSTGRES_PASSWORD")
+        .find(|e| e["name"] == "POSTGRES_PASSWORD_FILE")
         .unwrap();
-    assert_eq!(pw["valueFrom"]["secretKeyRef"]["name"], "thebot-secret");
-    assert_eq!(pw["valueFrom"]["secretKeyRef"]["key"], "POSTGRES_PASSWORD");
+    assert_eq!(pw["value"], file.as_str());
     let redis_pw = secret_value(secret, "REDIS_PASSWORD");
     for key in [
         "REDIS_URL",
@@ -476,6 +498,96 @@ fn urls_point_at_real_services_and_share_one_password() {
     assert!(
         !cm_text.contains(&password) && !cm_text.contains("redis://"),
         "no credentials in the ConfigMap"
+    );
+}
+
+/// The path at which `workload`'s first container sees `key` of Secret
+/// `secret`, through a volume that projects only that key.
+fn mounted_secret_file(workload: &Value, secret: &str, key: &str) -> String {
+    let pod = &workload["spec"]["template"]["spec"];
+    let volume = pod["volumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["secret"]["secretName"] == secret)
+        .unwrap_or_else(|| panic!("no volume of Secret {secret}"));
+    let items = volume["secret"]["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "only {key} is mounted: {items:?}");
+    assert_eq!(items[0]["key"], key);
+    let mount = containers(workload)[0]["volumeMounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == volume["name"])
+        .unwrap();
+    assert_eq!(mount["readOnly"], true);
+    format!(
+        "{}/{}",
+        mount["mountPath"].as_str().unwrap(),
+        items[0]["path"].as_str().unwrap()
+    )
+}
+
+/// checkov CKV_K8S_35: the databases read their passwords from files; no
+/// password is in their environment, command line or anywhere in their spec.
+#[test]
+fn database_passwords_are_files_never_env_or_arguments() {
+    let objects = render("prod", &[]);
+    let secret = find(&objects, "Secret", "thebot-secret");
+    for (name, key) in [
+        ("thebot-postgresql", "POSTGRES_PASSWORD"),
+        ("thebot-redis", "REDIS_PASSWORD"),
+    ] {
+        let sts = find(&objects, "StatefulSet", name);
+        let file = mounted_secret_file(sts, "thebot-secret", key);
+        let c = containers(sts)[0];
+        let spec = serde_json::to_string(&sts["spec"]).unwrap();
+        assert!(
+            !spec.contains(&secret_value(secret, key)),
+            "{name}: the password is in the spec"
+        );
+        assert!(!spec.contains("secretKeyRef"), "{name}: a secret in env");
+        if key == "REDIS_PASSWORD" {
+            let script = c["command"][2].as_str().unwrap();
+            assert!(script.contains(&format!("$(cat {file})")), "{script}");
+            assert!(
+                script.contains("redis-server -"),
+                "config on stdin: {script}"
+            );
+            for probe in ["readinessProbe", "livenessProbe"] {
+                let cmd = c[probe]["exec"]["command"][2].as_str().unwrap();
+                assert!(cmd.contains(&format!("$(cat {file})")), "{probe}: {cmd}");
+            }
+        }
+    }
+}
+
+/// The database pods roll when their own password changes, not when the
+/// application's secrets do.
+#[test]
+fn database_checksums_cover_only_their_password() {
+    let sum = |objects: &[Value], name: &str| {
+        find(objects, "StatefulSet", name)["spec"]["template"]["metadata"]["annotations"]
+            ["checksum/config"]
+            .clone()
+    };
+    let base = render("prod", &[]);
+    let token = render("prod", &["--set-string", "secrets.telegramBotToken=other"]);
+    let pg_pw = render("prod", &["--set-string", "secrets.postgresPassword=other"]);
+    let redis_pw = render("prod", &["--set-string", "secrets.redisPassword=other"]);
+    for name in ["thebot-postgresql", "thebot-redis"] {
+        assert!(sum(&base, name).is_string(), "{name}");
+        assert_eq!(sum(&base, name), sum(&token, name), "{name}");
+    }
+    assert_ne!(
+        sum(&base, "thebot-postgresql"),
+        sum(&pg_pw, "thebot-postgresql")
+    );
+    assert_eq!(sum(&base, "thebot-redis"), sum(&pg_pw, "thebot-redis"));
+    assert_ne!(sum(&base, "thebot-redis"), sum(&redis_pw, "thebot-redis"));
+    assert_eq!(
+        sum(&base, "thebot-postgresql"),
+        sum(&redis_pw, "thebot-postgresql")
     );
 }
 
