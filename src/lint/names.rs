@@ -8,6 +8,8 @@ use serde_json::{Map, Value};
 use super::Context;
 use super::finding::{Findings, Subject};
 use super::path::{field, items, join_path};
+use super::pods::PodTemplate;
+use crate::manifest::Object;
 
 pub use crate::names::dns1123_label;
 
@@ -79,85 +81,96 @@ pub fn label_value(s: &str) -> Result<(), String> {
 
 pub fn check(ctx: &Context, out: &mut Findings) {
     for (o, at) in ctx.each() {
-        let name_rule: fn(&str) -> Result<(), String> = match o.kind() {
-            "Service" => dns1035_label,
-            "Namespace" | "StatefulSet" | "Job" => |s| dns1123_label(s, 63),
-            "CronJob" => |s| dns1123_label(s, 52),
-            _ => dns1123_subdomain,
-        };
-        name(out, &at, "metadata.name", o.name(), name_rule);
-        if !o.namespace().is_empty() {
-            name(out, &at, "metadata.namespace", o.namespace(), |s| {
-                dns1123_label(s, 63)
-            });
-        }
+        object_names(o, &at, out);
+    }
+    for pod in &ctx.pods {
+        pod_names(pod, out);
+    }
+}
+
+/// An object's own name and namespace, its labels, annotations,
+/// selectors, Service port names and claim template names.
+fn object_names(o: &Object, at: &Subject, out: &mut Findings) {
+    let name_rule: fn(&str) -> Result<(), String> = match o.kind() {
+        "Service" => dns1035_label,
+        "Namespace" | "StatefulSet" | "Job" => |s| dns1123_label(s, 63),
+        "CronJob" => |s| dns1123_label(s, 52),
+        _ => dns1123_subdomain,
+    };
+    name(out, at, "metadata.name", o.name(), name_rule);
+    if !o.namespace().is_empty() {
+        name(out, at, "metadata.namespace", o.namespace(), |s| {
+            dns1123_label(s, 63)
+        });
+    }
+    labels(
+        out,
+        at,
+        "metadata.labels",
+        o.value.pointer("/metadata/labels"),
+        true,
+    );
+    labels(
+        out,
+        at,
+        "metadata.annotations",
+        o.value.pointer("/metadata/annotations"),
+        false,
+    );
+    for sel in [
+        "/spec/selector/matchLabels",
+        "/spec/podSelector/matchLabels",
+    ] {
+        let path = sel.trim_start_matches('/').replace('/', ".");
+        labels(out, at, &path, o.value.pointer(sel), true);
+    }
+    if o.kind() == "Service" {
         labels(
             out,
-            &at,
-            "metadata.labels",
-            o.value.pointer("/metadata/labels"),
+            at,
+            "spec.selector",
+            o.value.pointer("/spec/selector"),
             true,
         );
-        labels(
-            out,
-            &at,
-            "metadata.annotations",
-            o.value.pointer("/metadata/annotations"),
-            false,
-        );
-        for sel in [
-            "/spec/selector/matchLabels",
-            "/spec/podSelector/matchLabels",
-        ] {
-            let path = sel.trim_start_matches('/').replace('/', ".");
-            labels(out, &at, &path, o.value.pointer(sel), true);
-        }
-        if o.kind() == "Service" {
-            labels(
-                out,
-                &at,
-                "spec.selector",
-                o.value.pointer("/spec/selector"),
-                true,
-            );
-            for (path, port) in items(&o.value["spec"], "spec", "ports") {
-                if let Some(n) = port.get("name").and_then(Value::as_str) {
-                    name(out, &at, &join_path(&path, "name"), n, |s| {
-                        dns1123_label(s, 63)
-                    });
-                }
-            }
-        }
-        for (path, t) in items(&o.value["spec"], "spec", "volumeClaimTemplates") {
-            if let Some(n) = t.pointer("/metadata/name").and_then(Value::as_str) {
-                name(out, &at, &field(&path, "metadata.name"), n, |s| {
+        for (path, port) in items(&o.value["spec"], "spec", "ports") {
+            if let Some(n) = port.get("name").and_then(Value::as_str) {
+                name(out, at, &join_path(&path, "name"), n, |s| {
                     dns1123_label(s, 63)
                 });
             }
         }
     }
-    for pod in &ctx.pods {
-        let at = Subject::object(pod.object, pod.index);
-        if !pod.path.is_empty() {
-            let template_labels = Value::Object(pod.labels.clone());
-            labels(out, &at, &pod.labels_path(), Some(&template_labels), true);
-        }
-        for c in pod.containers() {
-            name(out, &at, &join_path(&c.path, "name"), c.name(), |s| {
+    for (path, t) in items(&o.value["spec"], "spec", "volumeClaimTemplates") {
+        if let Some(n) = t.pointer("/metadata/name").and_then(Value::as_str) {
+            name(out, at, &field(&path, "metadata.name"), n, |s| {
                 dns1123_label(s, 63)
             });
-            for (path, port) in items(c.value, &c.path, "ports") {
-                if let Some(n) = port.get("name").and_then(Value::as_str) {
-                    name(out, &at, &join_path(&path, "name"), n, port_name);
-                }
+        }
+    }
+}
+
+/// A pod template's labels, container, port and volume names.
+fn pod_names(pod: &PodTemplate, out: &mut Findings) {
+    let at = Subject::object(pod.object, pod.index);
+    if !pod.path.is_empty() {
+        let template_labels = Value::Object(pod.labels.clone());
+        labels(out, &at, &pod.labels_path(), Some(&template_labels), true);
+    }
+    for c in pod.containers() {
+        name(out, &at, &join_path(&c.path, "name"), c.name(), |s| {
+            dns1123_label(s, 63)
+        });
+        for (path, port) in items(c.value, &c.path, "ports") {
+            if let Some(n) = port.get("name").and_then(Value::as_str) {
+                name(out, &at, &join_path(&path, "name"), n, port_name);
             }
         }
-        for (path, v) in items(pod.spec, &pod.spec_path(), "volumes") {
-            let n = v.get("name").and_then(Value::as_str).unwrap_or("");
-            name(out, &at, &join_path(&path, "name"), n, |s| {
-                dns1123_label(s, 63)
-            });
-        }
+    }
+    for (path, v) in items(pod.spec, &pod.spec_path(), "volumes") {
+        let n = v.get("name").and_then(Value::as_str).unwrap_or("");
+        name(out, &at, &join_path(&path, "name"), n, |s| {
+            dns1123_label(s, 63)
+        });
     }
 }
 

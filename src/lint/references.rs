@@ -17,6 +17,7 @@ use crate::manifest::Object;
 use super::Context;
 use super::finding::{Findings, Subject};
 use super::path::{field, items, join_path};
+use super::pods::PodTemplate;
 use super::selectors::map_selects;
 
 /// The object whose references are checked.
@@ -42,45 +43,8 @@ pub fn check(ctx: &Context, out: &mut Findings) {
             at: Subject::object(pod.object, pod.index),
             namespace: pod.namespace(),
         };
-        for c in pod.containers() {
-            for (path, e) in items(c.value, &c.path, "env") {
-                for (kind, field) in [("ConfigMap", "configMapKeyRef"), ("Secret", "secretKeyRef")]
-                {
-                    if let Some(r) = e.get("valueFrom").and_then(|v| v.get(field)) {
-                        let path = join_path(&join_path(&path, "valueFrom"), field);
-                        from.key(out, kind, &path, r);
-                    }
-                }
-            }
-            for (path, e) in items(c.value, &c.path, "envFrom") {
-                for (kind, field) in [("ConfigMap", "configMapRef"), ("Secret", "secretRef")] {
-                    if let Some(r) = e.get(field) {
-                        from.named(out, kind, join_path(&path, field), r, "name");
-                    }
-                }
-            }
-        }
-        for (path, v) in items(pod.spec, &pod.spec_path(), "volumes") {
-            for (kind, field, name_field) in [
-                ("ConfigMap", "configMap", "name"),
-                ("Secret", "secret", "secretName"),
-                (
-                    "PersistentVolumeClaim",
-                    "persistentVolumeClaim",
-                    "claimName",
-                ),
-            ] {
-                let Some(r) = v.get(field) else { continue };
-                let base = join_path(&path, field);
-                // A missing item key fails the mount: the pod never starts.
-                if let Some(target) = from.named(out, kind, base.clone(), r, name_field) {
-                    for (item_path, item) in items(r, &base, "items") {
-                        let key = item.get("key").and_then(Value::as_str).unwrap_or("");
-                        from.has_key(out, target, key, &join_path(&item_path, "key"), optional(r));
-                    }
-                }
-            }
-        }
+        container_references(&from, pod, out);
+        volume_references(&from, pod, out);
         let sa = pod.spec.get("serviceAccountName");
         if sa.is_some_and(|s| s != "default") {
             from.object(
@@ -132,6 +96,52 @@ pub fn check(ctx: &Context, out: &mut Findings) {
             }
             "Service" => from.target_ports(out, o),
             _ => {}
+        }
+    }
+}
+
+/// What each container's `env` and `envFrom` name.
+fn container_references(from: &Referrer, pod: &PodTemplate, out: &mut Findings) {
+    for c in pod.containers() {
+        for (path, e) in items(c.value, &c.path, "env") {
+            for (kind, field) in [("ConfigMap", "configMapKeyRef"), ("Secret", "secretKeyRef")] {
+                if let Some(r) = e.get("valueFrom").and_then(|v| v.get(field)) {
+                    let path = join_path(&join_path(&path, "valueFrom"), field);
+                    from.key(out, kind, &path, r);
+                }
+            }
+        }
+        for (path, e) in items(c.value, &c.path, "envFrom") {
+            for (kind, field) in [("ConfigMap", "configMapRef"), ("Secret", "secretRef")] {
+                if let Some(r) = e.get(field) {
+                    from.named(out, kind, join_path(&path, field), r, "name");
+                }
+            }
+        }
+    }
+}
+
+/// What the pod's volumes name, down to the keys their `items` mount.
+fn volume_references(from: &Referrer, pod: &PodTemplate, out: &mut Findings) {
+    for (path, v) in items(pod.spec, &pod.spec_path(), "volumes") {
+        for (kind, field, name_field) in [
+            ("ConfigMap", "configMap", "name"),
+            ("Secret", "secret", "secretName"),
+            (
+                "PersistentVolumeClaim",
+                "persistentVolumeClaim",
+                "claimName",
+            ),
+        ] {
+            let Some(r) = v.get(field) else { continue };
+            let base = join_path(&path, field);
+            // A missing item key fails the mount: the pod never starts.
+            if let Some(target) = from.named(out, kind, base.clone(), r, name_field) {
+                for (item_path, item) in items(r, &base, "items") {
+                    let key = item.get("key").and_then(Value::as_str).unwrap_or("");
+                    from.has_key(out, target, key, &join_path(&item_path, "key"), optional(r));
+                }
+            }
         }
     }
 }
