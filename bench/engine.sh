@@ -45,7 +45,8 @@ apiVersion: v1
 kind: Service
 metadata: {name: {{ name("svc-" ~ i) }}, namespace: {{ release.namespace }}, labels: {{ labels("svc") }}}
 spec:
-  selector: {{ selector("svc") }}
+  # No selector: this render has no pods, and preflight refuses a
+  # Service that selects none (its endpoints are managed by hand).
   ports: [{name: http, port: 80, targetPort: 8080, protocol: TCP}]
 {% endfor %}
 T

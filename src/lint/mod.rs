@@ -137,6 +137,13 @@ pub fn lint(bundle: &Bundle, release: &Release, values: &Value, options: &Option
     Report::new(release, objects.len(), out.list, options.strict)
 }
 
+/// Lints objects already rendered (a recorded revision) for `release`.
+pub fn lint_objects(objects: &[Object], release: &Release, options: &Options) -> Report {
+    let mut out = Findings::default();
+    check(objects, options, &mut out);
+    Report::new(release, objects.len(), out.list, options.strict)
+}
+
 /// Runs every rule on rendered objects.
 pub(crate) fn check(objects: &[Object], options: &Options, out: &mut Findings) {
     let ctx = Context::new(objects, options);

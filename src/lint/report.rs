@@ -66,6 +66,23 @@ impl Report {
         }
     }
 
+    /// The report of its errors alone (what preflight refuses).
+    pub fn errors_only(&self) -> Report {
+        let findings: Vec<Finding> = self
+            .findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+            .cloned()
+            .collect();
+        Report {
+            errors: findings.len(),
+            warnings: 0,
+            notes: 0,
+            findings,
+            ..self.clone()
+        }
+    }
+
     /// Whether the lint fails: any error (warnings are errors under `--strict`).
     pub fn failed(&self) -> bool {
         self.errors > 0

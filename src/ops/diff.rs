@@ -125,6 +125,12 @@ pub async fn diff(opts: &DiffOptions) -> Result<DiffReport, OpError> {
         Some(&namespace),
         &namespace,
     )?;
+    super::preflight::check_values(
+        &bundle,
+        &target.release,
+        &target.values.merged,
+        "nothing was compared",
+    )?;
     // The generated secrets as they are (read only: a diff creates nothing).
     let generated_values = generated::read(cluster.client.clone(), &namespace, &name).await;
     let rendered = render::render(

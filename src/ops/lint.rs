@@ -54,6 +54,21 @@ impl LintOutput {
 /// The environment SPEC §3's production rules apply to.
 pub const PRODUCTION_ENVIRONMENT: &str = "prod";
 
+/// The rules' options for `env` with these merged values.
+pub fn options(env: &str, values: &serde_json::Value, strict: bool) -> lint::Options {
+    let external = values
+        .pointer("/secrets/existingSecret")
+        .and_then(serde_json::Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(|s| vec![("Secret".to_string(), s.to_string())])
+        .unwrap_or_default();
+    lint::Options {
+        production: env == PRODUCTION_ENVIRONMENT,
+        external,
+        strict,
+    }
+}
+
 pub fn run(opts: &LintOptions) -> anyhow::Result<LintOutput> {
     let bundle =
         Bundle::embedded().with_dirs(opts.manifests.as_deref(), opts.releases.as_deref())?;
@@ -66,17 +81,7 @@ pub fn run(opts: &LintOptions) -> anyhow::Result<LintOutput> {
         opts.namespace.as_deref(),
     )?;
     let values = &target.values.merged;
-    let external = values
-        .pointer("/secrets/existingSecret")
-        .and_then(serde_json::Value::as_str)
-        .filter(|s| !s.is_empty())
-        .map(|s| vec![("Secret".to_string(), s.to_string())])
-        .unwrap_or_default();
-    let options = lint::Options {
-        production: opts.env == PRODUCTION_ENVIRONMENT,
-        external,
-        strict: opts.strict,
-    };
+    let options = options(&opts.env, values, opts.strict);
     let report = lint::lint(&bundle, &target.release, values, &options);
     Ok(LintOutput {
         text: report.render(opts.format),

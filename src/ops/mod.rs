@@ -10,6 +10,7 @@ pub mod events;
 pub mod get;
 pub mod interrupt;
 pub mod lint;
+pub mod preflight;
 pub mod prune;
 pub mod session;
 pub mod status;

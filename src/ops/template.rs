@@ -35,6 +35,12 @@ pub fn run(opts: &TemplateOptions) -> anyhow::Result<String> {
     )?;
     let rendered = render::render(&bundle, &target.release, &target.values.merged, None)
         .with_context(|| format!("cannot render environment `{}`", opts.env))?;
+    super::preflight::check_values(
+        &bundle,
+        &target.release,
+        &target.values.merged,
+        "nothing was printed",
+    )?;
     let objects = select(rendered.objects, &opts.show_only)?;
     Ok(manifest::to_stream(&objects))
 }

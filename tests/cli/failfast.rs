@@ -84,9 +84,14 @@ fn a_secret_the_app_prints_into_its_log_is_masked() {
     // A hook whose (fake) process prints the Telegram token, then fails.
     let leak = (
         "leak.yaml",
-        "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: {{ name(\"leak\") }}\n  namespace: {{ release.namespace }}\n  labels: {{ labels(\"leak\") }}\n  annotations:\n    thebot.io/hook: install,upgrade\nspec:\n  backoffLimit: 0\n  template:\n    metadata:\n      labels: {{ labels(\"leak\") }}\n    spec:\n      restartPolicy: Never\n      containers:\n      - name: leak\n        image: example/leak:jobfail\n        args: [echo, {{ values.secrets.telegramBotToken }}]\n",
+        "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: {{ name(\"leak\") }}\n  namespace: {{ release.namespace }}\n  labels: {{ labels(\"leak\") }}\n  annotations:\n    thebot.io/hook: install,upgrade\nspec:\n  backoffLimit: 0\n  template:\n    metadata:\n      labels: {{ labels(\"leak\") }}\n    spec:\n      restartPolicy: Never\n      serviceAccountName: {{ name(\"leak\") }}\n      automountServiceAccountToken: false\n      securityContext: {runAsNonRoot: true, runAsUser: 10001, seccompProfile: {type: RuntimeDefault}}\n      containers:\n      - name: leak\n        image: example/leak:jobfail\n        args: [echo, {{ values.secrets.telegramBotToken }}]\n        resources: {requests: {cpu: 10m, memory: 16Mi}, limits: {cpu: 100m, memory: 64Mi}}\n        securityContext: {runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}\n",
     );
-    let m = dir.manifests("manifests", &[leak]);
+    // Preflight refuses an unhardened pod: the Job runs under its own account.
+    let account = (
+        "account.yaml",
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: {{ name(\"leak\") }}\n  namespace: {{ release.namespace }}\n  labels: {{ labels(\"leak\") }}\nautomountServiceAccountToken: false\n",
+    );
+    let m = dir.manifests("manifests", &[leak, account]);
     let out = sim.thebot(&[
         "install",
         "dev",

@@ -7,6 +7,7 @@ mod finding;
 mod lifecycle;
 mod lint;
 mod output;
+mod preflight;
 mod render_spec;
 mod replace;
 mod rollout;

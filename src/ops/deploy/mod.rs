@@ -150,7 +150,7 @@ async fn run(
 
     let draft = plan::draft(mode, opts, &bundle, &cluster, new_layers).await?;
     state.release = Some(draft.release.clone());
-    let discovery = preflight::check(mode, opts, &cluster, &draft, sink).await?;
+    let discovery = preflight::check(mode, opts, &cluster, &draft, &bundle, sink).await?;
     let locked = locked::lock(mode, opts, &cluster, &draft.release, state, sink).await?;
     let plan = plan::complete(draft, &locked.entries, &bundle, &cluster).await?;
     let recorded = revision::record_pending(mode, plan, locked, state, sink).await?;

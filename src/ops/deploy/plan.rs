@@ -13,6 +13,7 @@ use crate::cluster::Cluster;
 use crate::environment::{self, Target};
 use crate::manifest::{self, Object};
 use crate::ops::OpError;
+use crate::ops::preflight::{self, Passed};
 use crate::ops::session::ReleaseRef;
 use crate::release::history;
 use crate::release::record::Status;
@@ -66,6 +67,8 @@ enum Source {
     Revision {
         to: Option<u32>,
         objects: Vec<Object>,
+        env: String,
+        merged: Value,
     },
 }
 
@@ -75,6 +78,29 @@ impl Draft {
         match &self.source {
             Source::Values { first, .. } => &first.objects,
             Source::Revision { objects, .. } => objects,
+        }
+    }
+
+    /// The client-side preflight of what the draft would apply.
+    pub fn lint(&self, bundle: &Bundle) -> Result<Passed, OpError> {
+        const NOT_DONE: &str = "nothing was written (no lock taken, no revision recorded)";
+        match &self.source {
+            Source::Values { target, .. } => {
+                preflight::check_values(bundle, &target.release, &target.values.merged, NOT_DONE)
+            }
+            Source::Revision {
+                objects,
+                env,
+                merged,
+                ..
+            } => {
+                let release = render::Release {
+                    name: self.release.name.clone(),
+                    namespace: self.release.namespace.clone(),
+                    environment: env.clone(),
+                };
+                preflight::check_objects(objects, &release, merged, NOT_DONE)
+            }
         }
     }
 }
@@ -90,8 +116,13 @@ pub async fn draft(
     let (release, env, previous_layers) = identify(mode, opts, bundle, cluster).await?;
     let source = match mode {
         Mode::Rollback { to } => {
-            let objects = rollback_target(&entries(cluster, &release).await?, to)?.objects;
-            Source::Revision { to, objects }
+            let plan = rollback_target(&entries(cluster, &release).await?, to)?;
+            Source::Revision {
+                to,
+                objects: plan.objects,
+                env: plan.env,
+                merged: plan.merged,
+            }
         }
         Mode::Install | Mode::Upgrade { .. } => {
             let mut layers = previous_layers;

@@ -1,12 +1,14 @@
 //! Checks made before the lock is taken and before any record is
-//! written: the mode against the records (when ENV named the release),
-//! every object's kind against the server's discovery; then the
-//! namespace is created when asked (it is never part of the release).
+//! written: the lint's error rules over the whole render (`ops::preflight`),
+//! the mode against the records (when ENV named the release), every
+//! object's kind against the server's discovery; then the namespace is
+//! created when asked (it is never part of the release).
 
 use super::identify::{check_mode, entries};
 use super::plan::Draft;
 use super::{DeployOptions, Mode};
 use crate::apply;
+use crate::bundle::Bundle;
 use crate::cluster::{Cluster, Discovery};
 use crate::manifest::Object;
 use crate::ops::OpError;
@@ -19,8 +21,17 @@ pub async fn check(
     opts: &DeployOptions,
     cluster: &Cluster,
     draft: &Draft,
+    bundle: &Bundle,
     sink: &dyn Sink,
 ) -> Result<Discovery, OpError> {
+    let passed = draft.lint(bundle)?;
+    if passed.warnings > 0 {
+        sink.event(Event::Info(format!(
+            "preflight passed with {} lint warning{} (`thebot lint` lists them)",
+            passed.warnings,
+            if passed.warnings == 1 { "" } else { "s" }
+        )));
+    }
     // Said before anything else, even when the namespace is missing.
     // Without ENV, finding the release already required its records.
     if mode
