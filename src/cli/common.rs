@@ -53,6 +53,16 @@ pub struct OutcomeArgs {
     /// report what would change. Neither touches records or the lock.
     #[arg(long = "dry-run", value_enum, value_name = "client|server", num_args = 0..=1, default_missing_value = "client")]
     pub dry_run: Option<crate::ops::dry_run::DryRun>,
+    /// client: the lint's error rules over the whole render (no request);
+    /// server: also one dry-run apply of every object before anything is
+    /// written, so admission webhooks, quotas and Pod Security refuse first.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "client|server",
+        default_value = "client"
+    )]
+    pub preflight: crate::ops::preflight::Preflight,
 }
 
 /// Output flags shared by the commands that change a release.

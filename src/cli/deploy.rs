@@ -200,6 +200,7 @@ fn deploy_options(
         fail_on_unschedulable: d.fail_on_unschedulable,
         log_lines: d.log_lines,
         atomic: d.outcome.atomic,
+        preflight: d.outcome.preflight,
         manifests: d.bundle.manifests.clone(),
         releases: d.bundle.releases.clone(),
     }
@@ -295,6 +296,7 @@ pub fn rollback(a: RollbackArgs) -> anyhow::Result<()> {
         skip_load_balancers: a.no_wait_lb,
         log_lines: 20,
         atomic: a.outcome.atomic,
+        preflight: a.outcome.preflight,
         ..Default::default()
     };
     run_deploy(

@@ -43,7 +43,7 @@ pub async fn deploy(
         created,
     };
     let restored = restore(opts, &target, sink).await;
-    Err(combine(&error, &target, restored))
+    Err(combine(error, &target, restored))
 }
 
 /// What failed and what there is to restore.
@@ -145,7 +145,7 @@ async fn remove_created(opts: &DeployOptions, t: &Target) -> Result<usize, Strin
 }
 
 /// The original error, saying what was restored (same exit code).
-pub fn combine(err: &OpError, t: &Target, restored: Restored) -> OpError {
+pub fn combine(err: OpError, t: &Target, restored: Restored) -> OpError {
     let r = &t.release;
     let suffix = match restored {
         Restored::RolledBack { to, revision } => format!(
@@ -167,9 +167,5 @@ pub fn combine(err: &OpError, t: &Target, restored: Restored) -> OpError {
             ),
         },
     };
-    match err {
-        OpError::Timeout(m) => OpError::Timeout(format!("{m}{suffix}")),
-        OpError::RolloutFailed(m) => OpError::RolloutFailed(format!("{m}{suffix}")),
-        other => OpError::Failed(format!("{other}{suffix}")),
-    }
+    err.with_suffix(&suffix)
 }

@@ -63,6 +63,15 @@ impl From<ApplyError> for OpError {
 }
 
 impl OpError {
+    /// The same error (and exit code) with `suffix` appended to its message.
+    pub fn with_suffix(self, suffix: &str) -> OpError {
+        match self {
+            OpError::Timeout(m) => OpError::Timeout(format!("{m}{suffix}")),
+            OpError::RolloutFailed(m) => OpError::RolloutFailed(format!("{m}{suffix}")),
+            other => OpError::Failed(format!("{other}{suffix}")),
+        }
+    }
+
     /// The process exit code for this error.
     pub fn exit_code(&self) -> u8 {
         match self {

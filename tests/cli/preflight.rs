@@ -133,3 +133,83 @@ fn lint_warnings_do_not_stop_a_deploy() {
         out.stderr
     );
 }
+
+/// An upgrade the server refuses in stage 2 (a StatefulSet's claim
+/// template is immutable), which no client-side rule can foresee.
+const GROW_VOLUME: [&str; 6] = [
+    "upgrade",
+    "--wait=false",
+    "-n",
+    "thebot-dev",
+    "--set",
+    "postgresql.persistence.size=10Gi",
+];
+
+#[test]
+fn server_preflight_refuses_before_the_lock_and_the_record() {
+    let sim = Sim::start();
+    sim.thebot(&["install", "--wait=false", "dev", "--create-namespace"])
+        .ok();
+    const STS: &str = "/apis/apps/v1/namespaces/thebot-dev/statefulsets/thebot-dev-postgresql";
+    let generation = sim.get(STS)["metadata"]["generation"].clone();
+    reset(&sim);
+    let mut args = GROW_VOLUME.to_vec();
+    args.push("--preflight=server");
+    let out = sim.thebot(&args);
+    out.fails_with(
+        1,
+        &[
+            "preflight (server): the cluster refuses 1 of",
+            "StatefulSet/thebot-dev/thebot-dev-postgresql",
+            "no lock taken, no revision recorded",
+        ],
+    );
+    // Only dry-run applies were sent: nothing created, replaced or deleted.
+    let changed: Vec<String> = writes(&sim)
+        .into_iter()
+        .filter(|w| !w.starts_with("patch "))
+        .collect();
+    assert_eq!(changed, Vec::<String>::new(), "{}", out.stderr);
+    let sts = sim.get(STS);
+    assert_eq!(sts["metadata"]["generation"], generation, "not changed");
+    assert_eq!(
+        sts["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"],
+        "5Gi"
+    );
+    assert_eq!(sim.history("thebot-dev").len(), 1);
+
+    // What the server accepts passes, and says so.
+    let out = sim.thebot(&["upgrade", "--wait=false", "--preflight=server"]);
+    out.ok();
+    assert!(
+        out.stderr
+            .contains("preflight (server): the cluster accepts all"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_stage_refused_after_writes_began_says_what_was_applied_and_how_to_restore() {
+    let sim = Sim::start();
+    sim.thebot(&["install", "--wait=false", "dev", "--create-namespace"])
+        .ok();
+    let out = sim.thebot(&GROW_VOLUME);
+    out.fails_with(
+        1,
+        &[
+            "Stages applied: 1-config; partly applied (its apply did not finish): 2-data; not applied: 3-prepare, 4-app.",
+            "Revision 2 is marked failed; revision 1 is still the last deployed one.",
+            "To restore it: thebot rollback 1 --name thebot-dev -n thebot-dev",
+        ],
+    );
+    // The command it names works as printed.
+    sim.thebot(&["rollback", "1", "--name", "thebot-dev", "-n", "thebot-dev"])
+        .ok();
+    let h = sim.history("thebot-dev");
+    assert_eq!(
+        h.iter().map(|e| e.1.as_str()).collect::<Vec<_>>(),
+        ["superseded", "failed", "deployed"],
+        "{h:?}"
+    );
+}

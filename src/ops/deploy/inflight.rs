@@ -8,6 +8,7 @@ use crate::manifest::ObjectId;
 use crate::ops::OpError;
 use crate::ops::events::{Event, Sink};
 use crate::ops::session::ReleaseRef;
+use crate::plan::Stage;
 use crate::release::lock::Lock;
 use crate::release::record::{self, Record, Status};
 use crate::release::store::Store;
@@ -28,6 +29,15 @@ pub struct InFlight {
     pub created: Vec<ObjectId>,
     /// The release being worked on, once known.
     pub release: Option<ReleaseRef>,
+    /// Whether `--atomic` restores on failure (else the failure names
+    /// the command that does).
+    pub atomic: bool,
+    /// The stages this operation applies, in order.
+    pub stages: Vec<Stage>,
+    /// Those whose apply the server accepted.
+    pub applied: Vec<Stage>,
+    /// The stage whose apply began and did not finish (refused, interrupted).
+    pub refused: Option<Stage>,
 }
 
 impl InFlight {
@@ -72,13 +82,67 @@ pub async fn finish(
     {
         sink.event(Event::Warning(format!("{e} (it expires by itself)")));
     }
+    let summary = state.writes_summary();
     result.map_err(|error| Failed {
-        error,
+        error: match summary {
+            Some(s) => error.with_suffix(&s),
+            None => error,
+        },
         release: state.release,
         recorded: state.recorded,
         previous: state.previous,
         created: state.created,
     })
+}
+
+impl InFlight {
+    /// After a failure once writes began: which stages were applied and
+    /// which not, and (without `--atomic`) the one command that restores
+    /// the last deployed revision.
+    fn writes_summary(&self) -> Option<String> {
+        if self.applied.is_empty() && self.refused.is_none() {
+            return None;
+        }
+        let names = |stages: &mut dyn Iterator<Item = &Stage>| {
+            stages.map(|s| s.label()).collect::<Vec<_>>().join(", ")
+        };
+        let mut parts = Vec::new();
+        if !self.applied.is_empty() {
+            parts.push(format!("applied: {}", names(&mut self.applied.iter())));
+        }
+        if let Some(r) = self.refused {
+            parts.push(format!(
+                "partly applied (its apply did not finish): {}",
+                r.label()
+            ));
+        }
+        let mut rest = self
+            .stages
+            .iter()
+            .filter(|s| !self.applied.contains(s) && self.refused != Some(**s));
+        let rest = names(&mut rest);
+        if !rest.is_empty() {
+            parts.push(format!("not applied: {rest}"));
+        }
+        let mut out = format!("\nStages {}.", parts.join("; "));
+        if self.atomic {
+            return Some(out);
+        }
+        let (Some(r), Some(failed)) = (&self.release, self.recorded) else {
+            return Some(out);
+        };
+        match self.previous {
+            Some(to) => out.push_str(&format!(
+                "\nRevision {failed} is marked failed; revision {to} is still the last deployed one. To restore it: thebot rollback {to} --name {} -n {}",
+                r.name, r.namespace
+            )),
+            None => out.push_str(&format!(
+                "\nRevision {failed} is marked failed and no revision was deployed before it. To remove what was applied: thebot uninstall --name {} -n {}",
+                r.name, r.namespace
+            )),
+        }
+        Some(out)
+    }
 }
 
 /// A one-line summary of an error for a record's description: the first

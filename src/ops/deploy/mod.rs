@@ -87,6 +87,8 @@ pub struct DeployOptions {
     /// `--atomic`: on failure, restore the last deployed revision (or
     /// remove what a failed install created). Read by `ops::atomic`.
     pub atomic: bool,
+    /// `--preflight=server`: dry-run every object before the lock.
+    pub preflight: super::preflight::Preflight,
     pub manifests: Option<PathBuf>,
     pub releases: Option<PathBuf>,
 }
@@ -119,7 +121,10 @@ pub struct Failed {
 pub async fn deploy(mode: Mode, opts: &DeployOptions, sink: &dyn Sink) -> Result<Deployed, Failed> {
     let started = Instant::now();
     let deadline = tokio::time::Instant::now() + opts.timeout;
-    let mut state = inflight::InFlight::default();
+    let mut state = inflight::InFlight {
+        atomic: opts.atomic,
+        ..Default::default()
+    };
     let result = tokio::select! {
         r = run(mode, opts, sink, &mut state, deadline) => r,
         sig = interrupt::signal() => Err(OpError::Interrupted(format!("interrupted by {sig}"))),

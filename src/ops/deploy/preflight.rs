@@ -13,6 +13,7 @@ use crate::cluster::{Cluster, Discovery};
 use crate::manifest::Object;
 use crate::ops::OpError;
 use crate::ops::events::{Event, Sink};
+use crate::ops::preflight::{Preflight, dry_run_all};
 use crate::ops::session;
 
 /// Phase 2: the draft is known to be good for this server.
@@ -51,6 +52,19 @@ pub async fn check(
     discovery.check(&ids, &cluster.server)?;
     if opts.create_namespace {
         create_namespace(cluster, &draft.release.namespace, sink).await?;
+    }
+    if opts.preflight == Preflight::Server {
+        let n = dry_run_all(
+            cluster,
+            &discovery,
+            draft.objects(),
+            &draft.release.namespace,
+            &opts.apply,
+        )
+        .await?;
+        sink.event(Event::Info(format!(
+            "preflight (server): the cluster accepts all {n} objects in a dry run"
+        )));
     }
     Ok(discovery)
 }

@@ -36,20 +36,29 @@ impl Stages<'_> {
             false => None,
         };
         let mut changes = Vec::new();
-        for stage in [Stage::Config, Stage::Data, Stage::Prepare, Stage::App] {
-            let batch: Vec<&Object> = objects
-                .iter()
-                .filter(|o| plan::stage_of(o) == stage)
+        let batches: Vec<(Stage, Vec<&Object>)> =
+            [Stage::Config, Stage::Data, Stage::Prepare, Stage::App]
+                .into_iter()
+                .map(|stage| {
+                    let batch = objects
+                        .iter()
+                        .filter(|o| plan::stage_of(o) == stage)
+                        .collect();
+                    (stage, batch)
+                })
+                .filter(|(_, batch): &(Stage, Vec<&Object>)| !batch.is_empty())
                 .collect();
-            if batch.is_empty() {
-                continue;
-            }
+        state.stages = batches.iter().map(|(stage, _)| *stage).collect();
+        for (stage, batch) in batches {
             state.check_lock()?;
             sink.event(Event::StageStarted {
                 stage,
                 objects: batch.len(),
             });
+            state.refused = Some(stage);
             let applied = self.apply_stage(stage, &batch, sink).await?;
+            state.refused = None;
+            state.applied.push(stage);
             state.created.extend(
                 applied
                     .iter()
