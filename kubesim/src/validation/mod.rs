@@ -164,8 +164,8 @@ static KINDS: &[KindChecks] = &[
             "spec.completions",
             "spec.backoffLimit",
             "spec.ttlSecondsAfterFinished",
+            "spec.activeDeadlineSeconds",
         ],
-        positive: &[("spec.activeDeadlineSeconds", "must be greater than zero")],
         enums: &[("spec.completionMode", &["Indexed", "NonIndexed"])],
         rules: &[workloads::job_template],
         ..NONE

@@ -275,7 +275,7 @@ fn negative_quantities_are_invalid_and_undecodable_ones_a_400_on_create() {
 fn workload_kind_rules() {
     let r = Replay::new(&[]);
     let job = json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "j"},
-        "spec": {"parallelism": -1, "activeDeadlineSeconds": 0, "completionMode": "Sometimes",
+        "spec": {"parallelism": -1, "activeDeadlineSeconds": -5, "completionMode": "Sometimes",
             "template": {"spec": {"containers": [{"name": "j", "image": "busybox"}]}}}});
     assert_eq!(
         refused(&r.c.post_json("/apis/batch/v1/namespaces/default/jobs", &job)),
