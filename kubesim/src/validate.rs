@@ -28,8 +28,13 @@ pub fn is_dns1123_subdomain(s: &str) -> bool {
 
 /// Causes for an invalid `metadata.name` (empty when valid).
 pub fn name_causes(rules: &kinds::KindRules, name: &str, field: &str) -> Vec<Cause> {
+    rule_causes(rules.name_rule, rules.max_name, name, field)
+}
+
+/// Causes for `name` at `field` under `rule` (`max`: a shorter limit).
+pub fn rule_causes(rule: NameRule, max: Option<usize>, name: &str, field: &str) -> Vec<Cause> {
     let mut causes = Vec::new();
-    let (ok, msg, max) = match rules.name_rule {
+    let (ok, msg, default_max) = match rule {
         NameRule::Subdomain => (is_dns1123_subdomain(name), SUBDOMAIN_MSG, 253),
         NameRule::Label => (is_label_chars(name), LABEL_MSG, 63),
         NameRule::Label1035 => (
@@ -51,7 +56,7 @@ pub fn name_causes(rules: &kinds::KindRules, name: &str, field: &str) -> Vec<Cau
             return causes;
         }
     };
-    let max = rules.max_name.unwrap_or(max);
+    let max = max.unwrap_or(default_max);
     if name.len() > max {
         causes.push(Cause::invalid(
             field,

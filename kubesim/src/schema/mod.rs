@@ -180,7 +180,16 @@ pub fn unknown_fields(ty: &Ty, v: &Value, path: &str, out: &mut Vec<String>) {
 pub fn type_error(ty: &Ty, v: &Value) -> Option<String> {
     let Ty::Object(i) = ty else { return None };
     let mut path = Vec::new();
-    walk_types(ty, v, short_name(*i), &mut path)
+    walk_types(ty, v, short_name(*i), &mut path, false)
+}
+
+/// As [`type_error`] for a server-side apply body, whose typed-patch
+/// check takes any number for an integer field (a fraction fails later,
+/// when the merged object is converted).
+pub fn apply_type_error(ty: &Ty, v: &Value) -> Option<String> {
+    let Ty::Object(i) = ty else { return None };
+    let mut path = Vec::new();
+    walk_types(ty, v, short_name(*i), &mut path, true)
 }
 
 fn short_name(i: usize) -> &'static str {
@@ -216,7 +225,13 @@ fn describe(v: &Value) -> String {
     }
 }
 
-fn walk_types(ty: &Ty, v: &Value, strukt: &str, path: &mut Vec<String>) -> Option<String> {
+fn walk_types(
+    ty: &Ty,
+    v: &Value,
+    strukt: &str,
+    path: &mut Vec<String>,
+    any_number: bool,
+) -> Option<String> {
     let mismatch = || {
         Some(format!(
             "json: cannot unmarshal {} into Go struct field {strukt}.{} of type {}",
@@ -238,6 +253,7 @@ fn walk_types(ty: &Ty, v: &Value, strukt: &str, path: &mut Vec<String>) -> Optio
                 Scalar::String => v.is_string(),
                 Scalar::Bool => v.is_boolean(),
                 Scalar::Float => v.is_number(),
+                Scalar::Int32 | Scalar::Int64 if any_number && v.is_f64() => true,
                 Scalar::Int32 => v.as_i64().is_some_and(|n| i32::try_from(n).is_ok()),
                 Scalar::Int64 => v.is_i64() || v.is_u64(),
             };
@@ -248,7 +264,7 @@ fn walk_types(ty: &Ty, v: &Value, strukt: &str, path: &mut Vec<String>) -> Optio
             for (k, x) in m {
                 if let Some(t) = field(*i, k) {
                     path.push(k.clone());
-                    let e = walk_types(t, x, inner, path);
+                    let e = walk_types(t, x, inner, path, any_number);
                     path.pop();
                     if e.is_some() {
                         return e;
@@ -257,8 +273,12 @@ fn walk_types(ty: &Ty, v: &Value, strukt: &str, path: &mut Vec<String>) -> Optio
             }
             None
         }
-        (Ty::List(e, _), Value::Array(a)) => a.iter().find_map(|x| walk_types(e, x, strukt, path)),
-        (Ty::Map(e), Value::Object(m)) => m.values().find_map(|x| walk_types(e, x, strukt, path)),
+        (Ty::List(e, _), Value::Array(a)) => a
+            .iter()
+            .find_map(|x| walk_types(e, x, strukt, path, any_number)),
+        (Ty::Map(e), Value::Object(m)) => m
+            .values()
+            .find_map(|x| walk_types(e, x, strukt, path, any_number)),
         _ => mismatch(),
     }
 }

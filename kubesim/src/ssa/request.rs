@@ -4,11 +4,12 @@
 //! pipeline: 201 when the apply created the object, 200 otherwise, and the
 //! stored bytes unchanged (same resourceVersion) when nothing changed.
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use crate::error::{ApiError, Cause};
 use crate::object::{meta_mut, meta_str};
 use crate::reply::{JSON, Reply};
+use crate::resources::ResourceType;
 use crate::verbs::Call;
 use crate::verbs::checks;
 use crate::verbs::write::{self, Part};
@@ -80,8 +81,16 @@ pub fn apply(call: &Call, dry: bool) -> Result<Reply, ApiError> {
     if rt.namespaced {
         meta_mut(&mut obj).insert("namespace".into(), json!(call.ns()));
     }
+    if let Some(e) = crate::validation::decode::typed_patch_error(rt, &obj) {
+        return Err(internal(format!(
+            "failed to create typed patch object ({}/{}; {}): {e}",
+            call.ns(),
+            call.name(),
+            super::gvk(rt)
+        )));
+    }
     if let Some(root) = crate::schema::root(rt)
-        && let Some(e) = crate::schema::type_error(
+        && let Some(e) = crate::schema::apply_type_error(
             &crate::schema::Ty::Object(root),
             &Value::Object(obj.clone()),
         )
@@ -124,6 +133,7 @@ pub fn apply(call: &Call, dry: bool) -> Result<Reply, ApiError> {
             None => {
                 checks::admit_namespace(&store, rt, call.ns(), call.name())?;
                 let applied = super::apply(rt, None, obj, &who)?;
+                converts(rt, call, &applied.obj)?;
                 let track = Track::Applied(applied.managed_fields);
                 let json = write::insert_tracked(
                     &call.sim,
@@ -138,6 +148,7 @@ pub fn apply(call: &Call, dry: bool) -> Result<Reply, ApiError> {
             Some(old) => {
                 let live = old.to_map();
                 let applied = super::apply(rt, Some(&live), obj, &who)?;
+                converts(rt, call, &applied.obj)?;
                 let track = Track::Applied(applied.managed_fields);
                 let json =
                     write::update_tracked(&mut store, &key, &old, applied.obj, part, dry, &track)?;
@@ -147,4 +158,27 @@ pub fn apply(call: &Call, dry: bool) -> Result<Reply, ApiError> {
     };
     call.sim.gc.notify_one();
     Ok(Reply::bytes(status, JSON, json))
+}
+
+fn internal(message: String) -> ApiError {
+    ApiError {
+        code: 500,
+        reason: None,
+        message,
+        details: None,
+    }
+}
+
+/// The merged object must decode into the typed object (quantities,
+/// integers, base64), else the real server's 500.
+fn converts(rt: &ResourceType, call: &Call, obj: &Map<String, Value>) -> Result<(), ApiError> {
+    match crate::validation::decode::conversion_error(rt, obj) {
+        None => Ok(()),
+        Some(e) => Err(internal(format!(
+            "failed to convert new object ({}/{}; {gvk}) to proper version: unable to convert unstructured object to {gvk}: {e}",
+            call.ns(),
+            call.name(),
+            gvk = super::gvk(rt)
+        ))),
+    }
 }

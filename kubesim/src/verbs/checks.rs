@@ -31,6 +31,13 @@ pub fn unknown_fields(
             v = rt.version
         )));
     }
+    if let Some(e) = crate::validation::decode::conversion_error(rt, obj) {
+        return Err(ApiError::bad_request(format!(
+            "{kind} in version \"{v}\" cannot be handled as a {kind}: {e}",
+            kind = rt.kind,
+            v = rt.version
+        )));
+    }
     let unknown = match &root {
         Some(ty) => {
             let mut out = Vec::new();

@@ -14,3 +14,4 @@ mod kubectl;
 mod persist;
 mod replay;
 mod ssa;
+mod validation;

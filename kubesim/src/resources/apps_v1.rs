@@ -1,0 +1,175 @@
+//! The `apps/v1` entries of [`super::RESOURCES`].
+
+use super::{ResourceType, Subresource};
+use crate::kinds;
+
+pub const CONTROLLERREVISIONS: ResourceType = ResourceType {
+    group: "apps",
+    version: "v1",
+    plural: "controllerrevisions",
+    singular: "controllerrevision",
+    kind: "ControllerRevision",
+    namespaced: true,
+    verbs: &[
+        "create",
+        "delete",
+        "deletecollection",
+        "get",
+        "list",
+        "patch",
+        "update",
+        "watch",
+    ],
+    short_names: &[],
+    categories: &[],
+    storage_version_hash: "85nkx63pcBU=",
+    subresources: &[],
+    rules: &kinds::CONTROLLER_REVISION,
+};
+
+pub const DAEMONSETS: ResourceType = ResourceType {
+    group: "apps",
+    version: "v1",
+    plural: "daemonsets",
+    singular: "daemonset",
+    kind: "DaemonSet",
+    namespaced: true,
+    verbs: &[
+        "create",
+        "delete",
+        "deletecollection",
+        "get",
+        "list",
+        "patch",
+        "update",
+        "watch",
+    ],
+    short_names: &["ds"],
+    categories: &["all"],
+    storage_version_hash: "dd7pWHUlMKQ=",
+    subresources: &[Subresource {
+        name: "status",
+        kind: "DaemonSet",
+        group: "",
+        version: "",
+        verbs: &["get", "patch", "update"],
+    }],
+    rules: &kinds::DAEMON_SET,
+};
+
+pub const DEPLOYMENTS: ResourceType = ResourceType {
+    group: "apps",
+    version: "v1",
+    plural: "deployments",
+    singular: "deployment",
+    kind: "Deployment",
+    namespaced: true,
+    verbs: &[
+        "create",
+        "delete",
+        "deletecollection",
+        "get",
+        "list",
+        "patch",
+        "update",
+        "watch",
+    ],
+    short_names: &["deploy"],
+    categories: &["all"],
+    storage_version_hash: "8aSe+NMegvE=",
+    subresources: &[
+        Subresource {
+            name: "scale",
+            kind: "Scale",
+            group: "autoscaling",
+            version: "v1",
+            verbs: &["get", "patch", "update"],
+        },
+        Subresource {
+            name: "status",
+            kind: "Deployment",
+            group: "",
+            version: "",
+            verbs: &["get", "patch", "update"],
+        },
+    ],
+    rules: &kinds::DEPLOYMENT,
+};
+
+pub const REPLICASETS: ResourceType = ResourceType {
+    group: "apps",
+    version: "v1",
+    plural: "replicasets",
+    singular: "replicaset",
+    kind: "ReplicaSet",
+    namespaced: true,
+    verbs: &[
+        "create",
+        "delete",
+        "deletecollection",
+        "get",
+        "list",
+        "patch",
+        "update",
+        "watch",
+    ],
+    short_names: &["rs"],
+    categories: &["all"],
+    storage_version_hash: "P1RzHs8/mWQ=",
+    subresources: &[
+        Subresource {
+            name: "scale",
+            kind: "Scale",
+            group: "autoscaling",
+            version: "v1",
+            verbs: &["get", "patch", "update"],
+        },
+        Subresource {
+            name: "status",
+            kind: "ReplicaSet",
+            group: "",
+            version: "",
+            verbs: &["get", "patch", "update"],
+        },
+    ],
+    rules: &kinds::REPLICA_SET,
+};
+
+pub const STATEFULSETS: ResourceType = ResourceType {
+    group: "apps",
+    version: "v1",
+    plural: "statefulsets",
+    singular: "statefulset",
+    kind: "StatefulSet",
+    namespaced: true,
+    verbs: &[
+        "create",
+        "delete",
+        "deletecollection",
+        "get",
+        "list",
+        "patch",
+        "update",
+        "watch",
+    ],
+    short_names: &["sts"],
+    categories: &["all"],
+    storage_version_hash: "H+vl74LkKdo=",
+    subresources: &[
+        Subresource {
+            name: "scale",
+            kind: "Scale",
+            group: "autoscaling",
+            version: "v1",
+            verbs: &["get", "patch", "update"],
+        },
+        Subresource {
+            name: "status",
+            kind: "StatefulSet",
+            group: "",
+            version: "",
+            verbs: &["get", "patch", "update"],
+        },
+    ],
+    rules: &kinds::STATEFUL_SET,
+};

@@ -1,0 +1,254 @@
+//! Services, Ingresses and NetworkPolicies: ports (ranges, names,
+//! protocols, node ports), Ingress hosts, paths and backends.
+
+use std::collections::HashSet;
+
+use serde_json::Value;
+
+use super::fields::{
+    at, dns_label, dns_subdomain, dns1035_label, duplicate, items, one_of, port_name, port_number,
+    present, str_at,
+};
+use crate::error::Cause;
+use crate::validate;
+
+const PROTOCOLS: &[&str] = &["SCTP", "TCP", "UDP"];
+const PATH_TYPES: &[&str] = &["Exact", "ImplementationSpecific", "Prefix"];
+
+/// A Service's ports, node ports, selector and external name.
+pub fn service(obj: &Value, out: &mut Vec<Cause>) {
+    let ty = str_at(obj, "spec.type").unwrap_or("ClusterIP");
+    let headless = str_at(obj, "spec.clusterIP") == Some("None");
+    let ports = items(at(obj, "spec"), "ports");
+    if ports.is_empty() && ty != "ExternalName" && !headless {
+        out.push(Cause::required_bare("spec.ports"));
+    }
+    let mut names = HashSet::new();
+    for (i, p) in ports.iter().enumerate() {
+        let path = format!("spec.ports[{i}]");
+        match p
+            .get("name")
+            .and_then(Value::as_str)
+            .filter(|n| !n.is_empty())
+        {
+            None if ports.len() > 1 => out.push(Cause::required_bare(&format!("{path}.name"))),
+            None => {}
+            Some(n) => {
+                dns_label(out, &format!("{path}.name"), n);
+                if !names.insert(n) {
+                    out.push(duplicate(&format!("{path}.name"), n));
+                }
+            }
+        }
+        one_of(
+            out,
+            &format!("{path}.protocol"),
+            p.get("protocol"),
+            PROTOCOLS,
+        );
+        port_number(
+            out,
+            &format!("{path}.port"),
+            p.get("port").and_then(Value::as_i64).unwrap_or(0),
+        );
+        match p.get("targetPort") {
+            Some(Value::Number(n)) => {
+                port_number(out, &format!("{path}.targetPort"), n.as_i64().unwrap_or(0))
+            }
+            Some(Value::String(s)) => port_name(out, &format!("{path}.targetPort"), s),
+            _ => {}
+        }
+        node_port(p, &path, ty, out);
+    }
+    validate::label_causes("spec.selector", at(obj, "spec.selector"), out);
+    if ty == "ExternalName" {
+        match str_at(obj, "spec.externalName").filter(|s| !s.is_empty()) {
+            None => out.push(Cause::required_bare("spec.externalName")),
+            Some(n) => dns_subdomain(out, "spec.externalName", n),
+        }
+    }
+}
+
+fn node_port(p: &Value, path: &str, ty: &str, out: &mut Vec<Cause>) {
+    let Some(n) = p
+        .get("nodePort")
+        .and_then(Value::as_i64)
+        .filter(|n| *n != 0)
+    else {
+        return;
+    };
+    let field = format!("{path}.nodePort");
+    if ty == "ClusterIP" || ty == "ExternalName" {
+        out.push(Cause::forbidden(
+            &field,
+            &format!("may not be used when `type` is '{ty}'"),
+        ));
+    } else if !(30000..=32767).contains(&n) {
+        out.push(Cause::invalid_go(
+            &field,
+            &n.to_string(),
+            "provided port is not in the valid range. The range of valid ports is 30000-32767",
+        ));
+    }
+}
+
+/// An Ingress: rules or a default backend, hosts, paths, backends.
+pub fn ingress(obj: &Value, out: &mut Vec<Cause>) {
+    let rules = items(at(obj, "spec"), "rules");
+    let default = present(obj, "spec.defaultBackend");
+    if rules.is_empty() && default.is_none() {
+        out.push(Cause::invalid_go(
+            "spec",
+            "[]networking.IngressRule(nil)",
+            "either `defaultBackend` or `rules` must be specified",
+        ));
+    }
+    if let Some(b) = default {
+        backend(b, "spec.defaultBackend", out);
+    }
+    if let Some(c) = str_at(obj, "spec.ingressClassName") {
+        dns_subdomain(out, "spec.ingressClassName", c);
+    }
+    for (i, r) in rules.iter().enumerate() {
+        let path = format!("spec.rules[{i}]");
+        if let Some(h) = r
+            .get("host")
+            .and_then(Value::as_str)
+            .filter(|h| !h.is_empty())
+        {
+            host(h, &format!("{path}.host"), out);
+        }
+        for (j, p) in items(r.get("http"), "paths").iter().enumerate() {
+            http_path(p, &format!("{path}.http.paths[{j}]"), out);
+        }
+    }
+    for (i, t) in items(at(obj, "spec"), "tls").iter().enumerate() {
+        for (j, h) in items(Some(t), "hosts").iter().enumerate() {
+            if let Some(h) = h.as_str() {
+                host(h, &format!("spec.tls[{i}].hosts[{j}]"), out);
+            }
+        }
+    }
+}
+
+fn host(h: &str, field: &str, out: &mut Vec<Cause>) {
+    if h.parse::<std::net::IpAddr>().is_ok() {
+        out.push(Cause::invalid(
+            field,
+            h,
+            "must be a DNS name, not an IP address",
+        ));
+    } else if let Some(rest) = h.strip_prefix("*.") {
+        if !validate::is_dns1123_subdomain(rest) {
+            out.push(Cause::invalid(field, h, "a wildcard DNS-1123 subdomain must start with '*.', followed by a valid DNS subdomain, which must consist of lower case alphanumeric characters, '-' or '.' and end with an alphanumeric character (e.g. '*.example.com', regex used for validation is '\\*\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"));
+        }
+    } else {
+        dns_subdomain(out, field, h);
+    }
+}
+
+fn http_path(p: &Value, path: &str, out: &mut Vec<Cause>) {
+    let ty = p.get("pathType").and_then(Value::as_str);
+    match ty {
+        None => out.push(Cause::required(
+            &format!("{path}.pathType"),
+            "pathType must be specified",
+        )),
+        Some(_) => one_of(
+            out,
+            &format!("{path}.pathType"),
+            p.get("pathType"),
+            PATH_TYPES,
+        ),
+    }
+    let text = p.get("path").and_then(Value::as_str).unwrap_or("");
+    if matches!(ty, Some("Exact" | "Prefix")) && !text.starts_with('/') {
+        out.push(Cause::invalid(
+            &format!("{path}.path"),
+            text,
+            "must be an absolute path",
+        ));
+    }
+    match p.get("backend") {
+        Some(b) => backend(b, &format!("{path}.backend"), out),
+        None => out.push(Cause::required_bare(&format!("{path}.backend"))),
+    }
+}
+
+fn backend(b: &Value, path: &str, out: &mut Vec<Cause>) {
+    let Some(svc) = b.get("service") else {
+        if b.get("resource").is_none() {
+            out.push(Cause::invalid_go(
+                path,
+                "networking.IngressBackend{...}",
+                "one backend (service or resource) must be specified",
+            ));
+        }
+        return;
+    };
+    match svc
+        .get("name")
+        .and_then(Value::as_str)
+        .filter(|n| !n.is_empty())
+    {
+        None => out.push(Cause::required_bare(&format!("{path}.service.name"))),
+        Some(n) => dns1035_label(out, &format!("{path}.service.name"), n),
+    }
+    let port = svc.get("port");
+    let (name, number) = (
+        port.and_then(|p| p.get("name"))
+            .and_then(Value::as_str)
+            .filter(|n| !n.is_empty()),
+        port.and_then(|p| p.get("number"))
+            .and_then(Value::as_i64)
+            .filter(|n| *n != 0),
+    );
+    let field = format!("{path}.service.port");
+    match (name, number) {
+        (Some(_), Some(_)) => out.push(Cause::invalid_go(
+            &field,
+            "networking.ServiceBackendPort{...}",
+            "cannot set both port name & port number",
+        )),
+        (Some(n), None) => port_name(out, &format!("{field}.name"), n),
+        (None, Some(n)) => port_number(out, &format!("{field}.number"), n),
+        (None, None) => out.push(Cause::required(&field, "port name or number is required")),
+    }
+}
+
+/// A NetworkPolicy: policy types, peers' ports, selectors.
+pub fn network_policy(obj: &Value, out: &mut Vec<Cause>) {
+    validate::label_causes(
+        "spec.podSelector.matchLabels",
+        at(obj, "spec.podSelector.matchLabels"),
+        out,
+    );
+    for (i, t) in items(at(obj, "spec"), "policyTypes").iter().enumerate() {
+        one_of(
+            out,
+            &format!("spec.policyTypes[{i}]"),
+            Some(t),
+            &["Egress", "Ingress"],
+        );
+    }
+    for dir in ["ingress", "egress"] {
+        for (i, rule) in items(at(obj, "spec"), dir).iter().enumerate() {
+            for (j, p) in items(Some(rule), "ports").iter().enumerate() {
+                let path = format!("spec.{dir}[{i}].ports[{j}]");
+                one_of(
+                    out,
+                    &format!("{path}.protocol"),
+                    p.get("protocol"),
+                    PROTOCOLS,
+                );
+                match p.get("port") {
+                    Some(Value::Number(n)) => {
+                        port_number(out, &format!("{path}.port"), n.as_i64().unwrap_or(0))
+                    }
+                    Some(Value::String(s)) => port_name(out, &format!("{path}.port"), s),
+                    _ => {}
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,246 @@
+//! A pod spec as `ValidatePodSpec` checks it, for Pods and every pod
+//! template (Deployments, StatefulSets, ReplicaSets, Jobs, CronJobs):
+//! containers (names, uniqueness, images, pull policy, ports, resources,
+//! volume mounts), volumes and the restart policy the owner allows.
+
+use std::collections::HashSet;
+
+use serde_json::Value;
+
+use super::fields::{
+    NEGATIVE, dns_label, duplicate, items, not_found, one_of, port_name, port_number, quantity,
+    quantity_text, required,
+};
+use crate::error::Cause;
+
+const PULL_POLICIES: &[&str] = &["Always", "IfNotPresent", "Never"];
+const PROTOCOLS: &[&str] = &["SCTP", "TCP", "UDP"];
+const STANDARD_RESOURCES: &[&str] = &["cpu", "memory", "ephemeral-storage"];
+
+/// The restart policies each owner of a pod template accepts.
+pub const ANY_RESTART: &[&str] = &["Always", "OnFailure", "Never"];
+pub const ALWAYS: &[&str] = &["Always"];
+pub const JOB_RESTART: &[&str] = &["OnFailure", "Never"];
+
+/// Checks the pod spec `spec` found at `prefix`.
+pub fn pod_spec(spec: Option<&Value>, prefix: &str, restart: &[&str], out: &mut Vec<Cause>) {
+    pod_spec_with_claims(spec, prefix, restart, &[], out);
+}
+
+/// As [`pod_spec`], where mounts may also name `claims` (a StatefulSet's
+/// volumeClaimTemplates).
+pub fn pod_spec_with_claims(
+    spec: Option<&Value>,
+    prefix: &str,
+    restart: &[&str],
+    claims: &[String],
+    out: &mut Vec<Cause>,
+) {
+    let mut volumes = volumes(spec, prefix, out);
+    volumes.extend(claims.iter().cloned());
+    let containers = items(spec, "containers");
+    if containers.is_empty() {
+        out.push(Cause::required_bare(&format!("{prefix}.containers")));
+    }
+    let mut names = HashSet::new();
+    for (list, field) in [
+        (items(spec, "initContainers"), "initContainers"),
+        (containers, "containers"),
+    ] {
+        for (i, c) in list.iter().enumerate() {
+            let path = format!("{prefix}.{field}[{i}]");
+            container(c, &path, &volumes, &mut names, out);
+        }
+    }
+    if let Some(r) = spec.and_then(|s| s.get("restartPolicy")) {
+        one_of(out, &format!("{prefix}.restartPolicy"), Some(r), restart);
+    }
+}
+
+/// Checks `volumes`; the declared names.
+fn volumes(spec: Option<&Value>, prefix: &str, out: &mut Vec<Cause>) -> HashSet<String> {
+    let mut names = HashSet::new();
+    for (i, v) in items(spec, "volumes").iter().enumerate() {
+        let path = format!("{prefix}.volumes[{i}]");
+        let name = v.get("name").and_then(Value::as_str).unwrap_or("");
+        if name.is_empty() {
+            out.push(Cause::required_bare(&format!("{path}.name")));
+        } else {
+            dns_label(out, &format!("{path}.name"), name);
+            if !names.insert(name.to_string()) {
+                out.push(duplicate(&format!("{path}.name"), name));
+            }
+        }
+        let sources = v
+            .as_object()
+            .map_or(0, |m| m.keys().filter(|k| *k != "name").count());
+        if sources == 0 {
+            out.push(Cause::required(&path, "must specify a volume type"));
+        } else if sources > 1 {
+            out.push(Cause::forbidden(
+                &path,
+                "may not specify more than 1 volume type",
+            ));
+        }
+    }
+    names
+}
+
+fn container(
+    c: &Value,
+    path: &str,
+    volumes: &HashSet<String>,
+    names: &mut HashSet<String>,
+    out: &mut Vec<Cause>,
+) {
+    let name = c.get("name").and_then(Value::as_str).unwrap_or("");
+    if name.is_empty() {
+        out.push(Cause::required_bare(&format!("{path}.name")));
+    } else {
+        dns_label(out, &format!("{path}.name"), name);
+        if !names.insert(name.to_string()) {
+            out.push(duplicate(&format!("{path}.name"), name));
+        }
+    }
+    required(out, &format!("{path}.image"), c.get("image"));
+    one_of(
+        out,
+        &format!("{path}.imagePullPolicy"),
+        c.get("imagePullPolicy"),
+        PULL_POLICIES,
+    );
+    ports(c, path, out);
+    for (i, e) in items(Some(c), "env").iter().enumerate() {
+        required(out, &format!("{path}.env[{i}].name"), e.get("name"));
+    }
+    for (i, m) in items(Some(c), "volumeMounts").iter().enumerate() {
+        let mpath = format!("{path}.volumeMounts[{i}]");
+        let vol = m.get("name").and_then(Value::as_str).unwrap_or("");
+        if vol.is_empty() {
+            out.push(Cause::required_bare(&format!("{mpath}.name")));
+        } else if !volumes.contains(vol) {
+            out.push(not_found(&format!("{mpath}.name"), vol));
+        }
+        required(out, &format!("{mpath}.mountPath"), m.get("mountPath"));
+    }
+    resources(c.get("resources"), &format!("{path}.resources"), out);
+}
+
+fn ports(c: &Value, path: &str, out: &mut Vec<Cause>) {
+    let mut names = HashSet::new();
+    for (i, p) in items(Some(c), "ports").iter().enumerate() {
+        let ppath = format!("{path}.ports[{i}]");
+        if let Some(n) = p
+            .get("name")
+            .and_then(Value::as_str)
+            .filter(|n| !n.is_empty())
+        {
+            port_name(out, &format!("{ppath}.name"), n);
+            if !names.insert(n.to_string()) {
+                out.push(duplicate(&format!("{ppath}.name"), n));
+            }
+        }
+        match p.get("containerPort").and_then(Value::as_i64) {
+            None => out.push(Cause::required_bare(&format!("{ppath}.containerPort"))),
+            Some(n) => port_number(out, &format!("{ppath}.containerPort"), n),
+        }
+        if let Some(n) = p.get("hostPort").and_then(Value::as_i64)
+            && n != 0
+        {
+            port_number(out, &format!("{ppath}.hostPort"), n);
+        }
+        one_of(
+            out,
+            &format!("{ppath}.protocol"),
+            p.get("protocol"),
+            PROTOCOLS,
+        );
+    }
+}
+
+/// `ValidateResourceRequirements`: resource names, no negative quantity,
+/// each request at most its limit.
+pub fn resources(r: Option<&Value>, path: &str, out: &mut Vec<Cause>) {
+    let part = |k: &str| r.and_then(|r| r.get(k)).and_then(Value::as_object);
+    for key in ["limits", "requests"] {
+        for (name, q) in part(key).into_iter().flatten() {
+            let field = format!("{path}.{key}[{name}]");
+            let standard = STANDARD_RESOURCES.contains(&name.as_str())
+                || name.starts_with("hugepages-")
+                || name.contains('/');
+            if !standard {
+                out.push(Cause::invalid(
+                    &field,
+                    name,
+                    "must be a standard resource type or fully qualified",
+                ));
+            }
+            if quantity(q).is_some_and(|n| n < 0) {
+                out.push(Cause::invalid(&field, &quantity_text(q), NEGATIVE));
+            }
+        }
+    }
+    let limits = part("limits");
+    for (name, q) in part("requests").into_iter().flatten() {
+        let limit = limits.and_then(|l| l.get(name));
+        if let (Some(req), Some(lim)) = (quantity(q), limit.and_then(quantity))
+            && req > lim
+        {
+            out.push(Cause::invalid(
+                &format!("{path}.requests"),
+                &quantity_text(q),
+                &format!(
+                    "must be less than or equal to {name} limit of {}",
+                    limit.map(quantity_text).unwrap_or_default()
+                ),
+            ));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn fields(spec: Value) -> Vec<String> {
+        let mut out = Vec::new();
+        pod_spec(Some(&spec), "spec", ANY_RESTART, &mut out);
+        out.iter().map(|c| c.field.clone().unwrap()).collect()
+    }
+
+    #[test]
+    fn a_valid_pod_spec_has_no_causes() {
+        let spec = json!({"containers": [{"name": "web", "image": "nginx",
+            "ports": [{"name": "http", "containerPort": 80, "protocol": "TCP"}],
+            "resources": {"requests": {"cpu": "100m"}, "limits": {"cpu": "1"}},
+            "volumeMounts": [{"name": "data", "mountPath": "/data"}]}],
+            "volumes": [{"name": "data", "emptyDir": {}}], "restartPolicy": "Always"});
+        assert_eq!(fields(spec), Vec::<String>::new());
+    }
+
+    #[test]
+    fn container_rules() {
+        let spec = json!({"containers": [
+            {"name": "web", "image": "a", "imagePullPolicy": "Sometimes"},
+            {"name": "web", "image": "b", "ports": [{"containerPort": 0, "name": "HTTP"}]},
+            {"name": "c", "image": "c", "volumeMounts": [{"name": "missing", "mountPath": "/m"}],
+             "resources": {"requests": {"memory": "2Gi", "cpu": "-1"}, "limits": {"memory": "1Gi"}}}
+        ], "restartPolicy": "Sometimes"});
+        assert_eq!(
+            fields(spec),
+            [
+                "spec.containers[0].imagePullPolicy",
+                "spec.containers[1].name",
+                // "HTTP": not lower case, and so no letter a-z.
+                "spec.containers[1].ports[0].name",
+                "spec.containers[1].ports[0].name",
+                "spec.containers[1].ports[0].containerPort",
+                "spec.containers[2].volumeMounts[0].name",
+                "spec.containers[2].resources.requests[cpu]",
+                "spec.containers[2].resources.requests",
+                "spec.restartPolicy",
+            ]
+        );
+    }
+}
