@@ -138,9 +138,14 @@ fn declaration<'s>(schema: &'s Value, path: &[Segment]) -> Option<&'s Value> {
 }
 
 /// Checks one typed value against its entry.
+/// An empty text unsets a value where unset is allowed (`--set-string
+/// images.x.digest=`, as templates read `""` as unset).
 fn leaf(entry: &Entry, path: &str, user: &Value, decl: &Value) -> Result<(), Problem> {
+    let may_unset = decl.is_null() || entry.presence == Presence::Optional;
+    if may_unset && user.as_str() == Some("") {
+        return Ok(());
+    }
     if user.is_null() {
-        let may_unset = decl.is_null() || entry.presence == Presence::Optional;
         return if may_unset {
             Ok(())
         } else {
@@ -172,7 +177,7 @@ fn refusal(path: &str, secret: bool, r: Refusal) -> Problem {
     }
 }
 
-/// Every `required` value the merged values leave unset, at the layer
+/// Every `required` value the merged values leave unset (or empty), at the layer
 /// that unset it or at the defaults' line.
 pub fn required(
     types: &Types,
@@ -187,7 +192,7 @@ pub fn required(
         .filter(|e| e.presence == Presence::Required)
     {
         each_match(merged, &entry.pattern, "", &mut |path, v| {
-            if !v.is_null() {
+            if !v.is_null() && v.as_str() != Some("") {
                 return;
             }
             let at = origins

@@ -660,6 +660,10 @@ mod tests {
     #[test]
     fn unset_rules() {
         assert!(errors("dev", &[set("ingress.tls.secretName=null")]).is_empty());
+        let empty = |arg: &str| UserLayer::SetString { arg: arg.into() };
+        assert!(errors("dev", &[empty("images.backend.digest=")]).is_empty());
+        assert_eq!(errors("dev", &[empty("images.backend.tag=")]).len(), 1);
+        assert_eq!(errors("dev", &[empty("backend.port=")]).len(), 1);
         assert!(errors("dev", &[set("celery.resources.limits=null")]).is_empty());
         assert!(errors("dev", &[set("celery.resources.limits.cpu=null")]).is_empty());
         assert_eq!(

@@ -52,7 +52,7 @@ pub enum Rule {
     Rate,
     /// A dotted Python module path (`thebot.settings.dev`).
     Module,
-    /// Any text.
+    /// Any text (a number counts: the templates render it as text).
     Text,
     /// Text (or a number, turned into text) never shown in a message.
     Secret,
@@ -271,7 +271,9 @@ impl Rule {
                         && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
                 })
             }),
-            Rule::Text => value.is_string(),
+            // A number is text too: the templates render these as text
+            // (`--set app.apiRateLimit=12345` gives "12345").
+            Rule::Text => value.is_string() || value.is_number(),
             // render::secrets turns a number into text.
             Rule::Secret => value.is_string() || value.is_number(),
             Rule::List(_) => value.is_array(),
@@ -321,6 +323,11 @@ const QUOTE_HINT: &str = " (quote it in YAML, or use --set-string)";
 fn not(value: &Value) -> String {
     match value {
         Value::Null => ", not unset".into(),
+        Value::String(s) if s.chars().count() > 60 => {
+            let head: String = s.chars().take(40).collect();
+            let head = serde_json::to_string(&head).unwrap_or_default();
+            format!(", not the text {head}… ({} characters)", s.chars().count())
+        }
         Value::String(s) => format!(
             ", not the text {}",
             serde_json::to_string(s).unwrap_or_default()
@@ -665,8 +672,8 @@ mod tests {
     fn text_secrets_lists_and_maps() {
         ok(
             "text",
-            &[json!(""), json!("nginx")],
-            &[json!(123), json!(true)],
+            &[json!(""), json!("nginx"), json!(123)],
+            &[json!(true), json!([])],
         );
         ok(
             "secret",
@@ -689,6 +696,15 @@ mod tests {
         assert_eq!(err.below, "[1]");
         let err = rule("text-map").check(&json!({"x.io/y": 1})).unwrap_err();
         assert_eq!(err.below, "[\"x.io/y\"]");
+    }
+
+    #[test]
+    fn a_long_value_is_shown_cut() {
+        let err = rule("count").check(&json!("x".repeat(1000))).unwrap_err();
+        assert_eq!(
+            err.detail,
+            format!(", not the text \"{}\"… (1000 characters)", "x".repeat(40))
+        );
     }
 
     #[test]
