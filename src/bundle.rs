@@ -31,6 +31,9 @@ macro_rules! embed {
 /// The environment file that holds the shared defaults and the schema.
 pub const DEFAULTS_FILE: &str = "defaults.yaml";
 
+/// The type of every value the defaults declare (see `values::types`).
+pub const TYPES_FILE: &str = "types.yaml";
+
 #[derive(Debug, thiserror::Error)]
 #[error("cannot read {path}: {source}")]
 pub struct BundleError {
@@ -48,8 +51,8 @@ impl Bundle {
             manifests: embed!("manifests": "_helpers.tpl", "NOTES.txt", "backend.yaml", "celery.yaml",
                 "config.yaml", "frontend.yaml", "ingress.yaml", "jobs.yaml", "monitoring.yaml",
                 "network.yaml", "postgresql.yaml", "redis.yaml", "storage.yaml"),
-            releases: embed!("releases": "defaults.yaml", "dev.yaml", "staging.yaml", "prod.yaml",
-                "prod-secrets.example.yaml"),
+            releases: embed!("releases": "defaults.yaml", "types.yaml", "dev.yaml", "staging.yaml",
+                "prod.yaml", "prod-secrets.example.yaml"),
         }
     }
 
@@ -75,14 +78,16 @@ impl Bundle {
         self.releases.iter().find(|f| f.name == name)
     }
 
-    /// The environments: every `releases/<env>.yaml` but the defaults and
-    /// examples/secrets files.
+    /// The environments: every `releases/<env>.yaml` but the defaults, the
+    /// types and examples/secrets files.
     pub fn environments(&self) -> Vec<String> {
         let mut envs: Vec<String> = self
             .releases
             .iter()
             .filter_map(|f| f.name.strip_suffix(".yaml"))
-            .filter(|n| *n != "defaults" && !n.contains("example") && !n.contains("secret"))
+            .filter(|n| {
+                *n != "defaults" && *n != "types" && !n.contains("example") && !n.contains("secret")
+            })
             .map(str::to_string)
             .collect();
         envs.sort();
@@ -138,7 +143,7 @@ mod tests {
     }
 
     #[test]
-    fn environments_exclude_defaults_and_examples() {
+    fn environments_exclude_defaults_types_and_examples() {
         assert_eq!(
             Bundle::embedded().environments(),
             ["dev", "prod", "staging"]

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::bundle::{Bundle, DEFAULTS_FILE};
+use crate::bundle::{Bundle, DEFAULTS_FILE, TYPES_FILE};
 use crate::render::Release;
 use crate::values::{self, Source, UserLayer, Values, ValuesError};
 
@@ -21,6 +21,8 @@ pub enum EnvironmentError {
     },
     #[error("{dir}/{DEFAULTS_FILE} is missing: it declares every value")]
     NoDefaults { dir: String },
+    #[error("{dir}/{TYPES_FILE} is missing: it types every value of {DEFAULTS_FILE}")]
+    NoTypes { dir: String },
     #[error(transparent)]
     Values(#[from] ValuesError),
     #[error("release name `{name}` is invalid: {reason}")]
@@ -77,8 +79,11 @@ pub fn resolve_in(
     let defaults = source(DEFAULTS_FILE).ok_or_else(|| EnvironmentError::NoDefaults {
         dir: bundle.releases_dir.clone(),
     })?;
+    let types = source(TYPES_FILE).ok_or_else(|| EnvironmentError::NoTypes {
+        dir: bundle.releases_dir.clone(),
+    })?;
     let env_source = source(&format!("{env}.yaml")).expect("listed environments have a file");
-    let values = values::resolve(&defaults, &env_source, layers)?;
+    let values = values::resolve(&defaults, &types, &env_source, layers)?;
 
     let from_values = |key: &str| {
         values

@@ -17,6 +17,10 @@ pub enum Problem {
     UnknownKey { path: String, hint: Option<String> },
     /// The value's shape differs from the declaration.
     WrongShape { path: String, expected: String },
+    /// The value breaks its type (`releases/types.yaml`); the message is whole.
+    Type { path: String, message: String },
+    /// Two values break a rule together ([`super::cross`]); `path` is the first.
+    Cross { path: String, message: String },
 }
 
 impl std::fmt::Display for Problem {
@@ -33,6 +37,7 @@ impl std::fmt::Display for Problem {
                 Ok(())
             }
             Problem::WrongShape { path, expected } => write!(f, "`{path}` must be {expected}"),
+            Problem::Type { message, .. } | Problem::Cross { message, .. } => f.write_str(message),
         }
     }
 }
@@ -41,7 +46,10 @@ impl Problem {
     /// The path the problem is about.
     pub fn path(&self) -> &str {
         match self {
-            Problem::UnknownKey { path, .. } | Problem::WrongShape { path, .. } => path,
+            Problem::UnknownKey { path, .. }
+            | Problem::WrongShape { path, .. }
+            | Problem::Type { path, .. }
+            | Problem::Cross { path, .. } => path,
         }
     }
 }

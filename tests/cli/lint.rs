@@ -136,6 +136,11 @@ fn lint_patched(
 }
 
 const DEV_BACKEND: &str = "Deployment/thebot-dev/thebot-dev-backend";
+
+/// The backend's resources with a memory limit of `1Gb`, written into the
+/// template: the values layer refuses `--set ...memory=1Gb` (issue 17), so
+/// only a template can still hand lint a bad quantity.
+const BAD_MEMORY_LIMIT: &str = r#"resources: {"requests": {"cpu": "250m", "memory": "256Mi"}, "limits": {"cpu": "500m", "memory": "1Gb"}}"#;
 const CONTAINER: &str = "spec.template.spec.containers[0]";
 
 fn at(field: &str) -> String {
@@ -228,9 +233,13 @@ fn yaml_errors_are_reported_per_template() {
 fn a_template_error_hides_no_other_problem() {
     let (_, report) = lint_patched(
         "dev",
-        &[],
+        &[(
+            "backend.yaml",
+            "resources: {{ b.resources }}",
+            BAD_MEMORY_LIMIT,
+        )],
         &[("broken.yaml", "a: {{ values.nope }}\n")],
-        &["--set", "backend.resources.limits.memory=1Gb"],
+        &[],
     );
     assert_eq!(report.findings.len(), 2, "{:#?}", report.findings);
     assert_eq!(report.findings[0].rule, "structure/render");
@@ -395,7 +404,16 @@ fn custom_resources_are_noted_not_checked() {
 
 #[test]
 fn an_invalid_quantity_is_named_with_the_fix() {
-    let (_, report) = lint_json("dev", &["--set", "backend.resources.limits.memory=1Gb"]);
+    let (_, report) = lint_patched(
+        "dev",
+        &[(
+            "backend.yaml",
+            "resources: {{ b.resources }}",
+            BAD_MEMORY_LIMIT,
+        )],
+        &[],
+        &[],
+    );
     report.assert_only(&[(
         "semantics/quantity",
         DEV_BACKEND,
@@ -944,7 +962,14 @@ fn a_malformed_digest_is_an_error() {
         ("dev", "StatefulSet/thebot-dev/thebot-dev-redis"),
         ("prod", "StatefulSet/thebot-prod/thebot-redis"),
     ] {
-        let (out, report) = lint_json(env, &["--set-string", "images.redis.digest=sha256:0123abc"]);
+        // Written into the template: the values layer refuses a malformed
+        // images.redis.digest (issue 17).
+        let patch = (
+            "redis.yaml",
+            "image: {{ image(\"redis\") }}",
+            "image: docker.io/library/redis:7.4.2-alpine@sha256:0123abc",
+        );
+        let (out, report) = lint_patched(env, &[patch], &[], &[]);
         report.assert_only(&[("policy/image", object, &at("image"))]);
         let f = &report.findings[0];
         assert_eq!(f.severity, "error");
@@ -993,9 +1018,13 @@ fn a_manifest_with_five_problems_reports_five() {
             "key: POSTGRES_DB}",
             "key: POSTGRES_DATABASE}",
         ),
+        (
+            "backend.yaml",
+            "resources: {{ b.resources }}",
+            BAD_MEMORY_LIMIT,
+        ),
     ];
-    let set = ["--set", "backend.resources.limits.memory=1Gb"];
-    let (out, report) = lint_patched("dev", &patches, &[], &set);
+    let (out, report) = lint_patched("dev", &patches, &[], &[]);
     assert_eq!(
         (report.errors, report.warnings),
         (5, 0),
@@ -1005,7 +1034,7 @@ fn a_manifest_with_five_problems_reports_five() {
     out.fails_with(1, &["lint of dev found 5 errors, 0 warnings"]);
 
     let m = manifests(&patches, &[]);
-    let text = thebot(&["lint", "dev", "--manifests", &m.path, set[0], set[1]]);
+    let text = thebot(&["lint", "dev", "--manifests", &m.path]);
     text.fails_with(1, &[]);
     assert!(
         text.stdout.ends_with("\n5 errors, 0 warnings\n"),

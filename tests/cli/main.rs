@@ -14,3 +14,4 @@ mod rollout;
 mod sim;
 mod support;
 mod template;
+mod typed_values;
