@@ -213,3 +213,113 @@ fn a_stage_refused_after_writes_began_says_what_was_applied_and_how_to_restore()
         "{h:?}"
     );
 }
+
+/// Bad inputs through every layer: each is refused by `install` with exit
+/// 1 before any write, naming the key (or object) and where it came from,
+/// and `template` refuses it too.
+#[test]
+fn bad_inputs_are_refused_before_any_write_and_by_template() {
+    let dir = TempDir::new();
+    let file = dir.write("values.yaml", "backend:\n  replicas: \"x\"\n");
+    let releases = dir.path().join("releases");
+    std::fs::create_dir_all(&releases).unwrap();
+    for entry in std::fs::read_dir(crate::support::repo().join("releases")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), releases.join(entry.file_name())).unwrap();
+    }
+    let dev = std::fs::read_to_string(releases.join("dev.yaml")).unwrap();
+    // The environment file's first replica count made negative.
+    let bad = dev.replacen("replicas: 1", "replicas: -1", 1);
+    assert_ne!(bad, dev);
+    std::fs::write(releases.join("dev.yaml"), bad).unwrap();
+    let releases = releases.display().to_string();
+    let cases: Vec<(Vec<&str>, Vec<&str>)> = vec![
+        (
+            vec!["--set", "backend.replicas=abc"],
+            vec!["backend.replicas", "--set"],
+        ),
+        (
+            vec!["--set", "backend.replicas=-3"],
+            vec!["backend.replicas", "--set"],
+        ),
+        (
+            vec!["--set-string", "backend.replicas=3"],
+            vec!["backend.replicas", "--set-string"],
+        ),
+        (
+            vec![
+                "--set",
+                "backend.autoscaling.minReplicas=9,backend.autoscaling.maxReplicas=2",
+            ],
+            vec![
+                "backend.autoscaling.minReplicas",
+                "backend.autoscaling.maxReplicas",
+            ],
+        ),
+        (
+            vec!["--set", "backend.autoscaling.minReplicas=0"],
+            vec!["backend.autoscaling.minReplicas"],
+        ),
+        (
+            vec!["--set", "redis.persistence.size=12XB"],
+            vec!["redis.persistence.size", "quantity"],
+        ),
+        (
+            vec!["--set", "backend.resources.requests.memory=-1Gi"],
+            vec!["backend.resources.requests.memory"],
+        ),
+        (
+            vec!["--set", "images.pullPolicy=Sometimes"],
+            vec!["images.pullPolicy", "Always"],
+        ),
+        (vec!["--set", "database.port=70000"], vec!["database.port"]),
+        (
+            vec!["--set", "ingress.host=Not_A_Host"],
+            vec!["ingress.host"],
+        ),
+        (
+            vec!["--set", "images.backend.repository=ghcr.io/x/y:1.0"],
+            vec!["images.backend.repository"],
+        ),
+        (
+            vec!["--set", "images.backend.digest=sha256:abc"],
+            vec!["images.backend.digest"],
+        ),
+        (
+            vec!["--set", "images.backend.tag=latest"],
+            vec!["latest", "policy/image"],
+        ),
+        (
+            vec!["--set", "postgresql.enabled=maybe"],
+            vec!["postgresql.enabled"],
+        ),
+        (vec!["-f", &file], vec!["values.yaml:2", "backend.replicas"]),
+        (
+            vec!["--releases", &releases],
+            vec!["dev.yaml:21", "replicas"],
+        ),
+    ];
+    let sim = Sim::start();
+    for (args, needles) in &cases {
+        reset(&sim);
+        let mut install = vec!["install", "dev", "--create-namespace"];
+        install.extend(args);
+        sim.thebot(&install).fails_with(1, needles);
+        assert_eq!(writes(&sim), Vec::<String>::new(), "{args:?} wrote");
+        let mut template = vec!["template", "dev"];
+        template.extend(args);
+        let out = crate::support::thebot(&template);
+        out.fails_with(1, needles);
+        assert!(
+            out.stdout.is_empty(),
+            "{args:?}: template printed a manifest"
+        );
+    }
+    let (code, _) = sim.request(
+        "GET",
+        "/api/v1/namespaces/thebot-dev",
+        "application/json",
+        None,
+    );
+    assert_eq!(code, 404, "no namespace, hence no record, was ever written");
+}
