@@ -1,226 +1,33 @@
 //! Writes JSON values as block YAML that every YAML reader types the same.
 //!
-//! serde_yaml leaves strings like `on`, `0755` or `2024-01-01` plain, and a
-//! YAML 1.1 reader (kubectl's, Go's yaml.v2) turns them into a bool, an
-//! octal number or a date. This emitter quotes every string that any YAML
-//! 1.1 or 1.2 reader could retype, writes multi-line text as literal blocks
-//! and escapes what is not printable, so `render -> kubectl apply` changes
-//! no value's type. Key order is kept; output is deterministic.
+//! The writing is serde-saphyr's (maintained, and already in the build:
+//! kube-client parses kubeconfigs with it, default features, so using it
+//! here adds no crate and no compile time). It keeps key order (our
+//! `serde_json` is built with `preserve_order`) and, in its default YAML
+//! 1.1-compatible mode, quotes every string a YAML 1.1 reader (kubectl's
+//! Go yaml, PyYAML) would retype: `on`, `y`, `0755`, `0o17`, `0b101`,
+//! `1_000`, `1:20`, `2024-01-01`, `.5`, `~`; multi-line text becomes a
+//! literal block. serde_yaml is not used: it is unmaintained (archived,
+//! last release 0.9.34 "+deprecated") and leaves `2024-01-01` plain.
+//!
+//! One setting differs from serde-saphyr's defaults: long single-line
+//! strings are never folded (`>-`). Folding would split a long value over
+//! lines, and `Masker` (which replaces secret values in printed YAML by
+//! text search) could then miss it.
 
 use serde_json::Value;
 
 /// Writes one document (no `---` line), ending with a newline.
 pub fn to_yaml(value: &Value) -> String {
-    let mut out = String::new();
-    match value {
-        Value::Object(map) if !map.is_empty() => write_map(&mut out, map, 0),
-        Value::Array(items) if !items.is_empty() => write_seq(&mut out, items, 0),
-        other => {
-            write_inline(&mut out, other, 0);
-            out.push('\n');
-        }
+    let mut options = serde_saphyr::SerializerOptions::default();
+    options.folded_wrap_chars = usize::MAX;
+    match serde_saphyr::to_string_with_options(value, options) {
+        Ok(text) => text,
+        // A JSON value always serializes (no non-string keys, no NaN);
+        // should that ever change, show the value as JSON (valid YAML)
+        // rather than lose it.
+        Err(_) => format!("{value}\n"),
     }
-    out
-}
-
-fn indent(out: &mut String, n: usize) {
-    out.extend(std::iter::repeat_n(' ', n));
-}
-
-fn write_map(out: &mut String, map: &serde_json::Map<String, Value>, level: usize) {
-    for (i, (key, value)) in map.iter().enumerate() {
-        if i > 0 {
-            indent(out, level);
-        }
-        out.push_str(&scalar_string(key));
-        out.push(':');
-        write_value_after_key(out, value, level);
-    }
-}
-
-fn write_seq(out: &mut String, items: &[Value], level: usize) {
-    for (i, item) in items.iter().enumerate() {
-        if i > 0 {
-            indent(out, level);
-        }
-        out.push_str("- ");
-        match item {
-            Value::Object(map) if !map.is_empty() => write_map(out, map, level + 2),
-            Value::Array(inner) if !inner.is_empty() => write_seq(out, inner, level + 2),
-            other => {
-                write_inline(out, other, level + 2);
-                out.push('\n');
-            }
-        }
-    }
-}
-
-/// After `key:`: a nested block on the next lines, or ` scalar\n`.
-fn write_value_after_key(out: &mut String, value: &Value, level: usize) {
-    match value {
-        Value::Object(map) if !map.is_empty() => {
-            out.push('\n');
-            indent(out, level + 2);
-            write_map(out, map, level + 2);
-        }
-        Value::Array(items) if !items.is_empty() => {
-            out.push('\n');
-            indent(out, level);
-            write_seq(out, items, level);
-        }
-        other => {
-            out.push(' ');
-            write_inline(out, other, level + 2);
-            out.push('\n');
-        }
-    }
-}
-
-/// A scalar or empty collection; `content_indent` is where a literal
-/// block's lines start.
-fn write_inline(out: &mut String, value: &Value, content_indent: usize) {
-    match value {
-        Value::Null => out.push_str("null"),
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) => out.push_str(&number(n)),
-        Value::String(s) => {
-            if let Some(block) = literal_block(s, content_indent) {
-                out.push_str(&block);
-            } else {
-                out.push_str(&scalar_string(s));
-            }
-        }
-        Value::Array(_) => out.push_str("[]"),
-        Value::Object(_) => out.push_str("{}"),
-    }
-}
-
-/// Floats always carry a `.` and a signed exponent, as YAML 1.1 requires.
-fn number(n: &serde_json::Number) -> String {
-    let s = n.to_string();
-    if n.is_f64() && s.contains(['e', 'E']) {
-        let (mantissa, exp) = s.split_at(s.find(['e', 'E']).unwrap_or(s.len()));
-        let exp = &exp[1..];
-        let mantissa = if mantissa.contains('.') {
-            mantissa.to_string()
-        } else {
-            format!("{mantissa}.0")
-        };
-        let exp = if exp.starts_with(['-', '+']) {
-            exp.to_string()
-        } else {
-            format!("+{exp}")
-        };
-        return format!("{mantissa}e{exp}");
-    }
-    s
-}
-
-/// A string as a plain, single-quoted or double-quoted one-line scalar.
-pub fn scalar_string(s: &str) -> String {
-    if !s.chars().all(is_printable) || s.contains('\n') {
-        double_quoted(s)
-    } else if needs_quotes(s) {
-        format!("'{}'", s.replace('\'', "''"))
-    } else {
-        s.to_string()
-    }
-}
-
-/// Characters YAML allows unescaped, minus the ones YAML 1.1 reads as line
-/// breaks (NEL, LS, PS) and the byte-order mark.
-fn is_printable(c: char) -> bool {
-    matches!(c, '\u{20}'..='\u{7E}' | '\u{A0}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}')
-        && !matches!(c, '\u{2028}' | '\u{2029}' | '\u{FEFF}')
-}
-
-/// Whether a one-line printable string would be read back as something
-/// other than this string by a YAML 1.1 or 1.2 reader.
-fn needs_quotes(s: &str) -> bool {
-    let Some(first) = s.chars().next() else {
-        return true;
-    };
-    let lower = s.to_ascii_lowercase();
-    let retyped = matches!(
-        lower.as_str(),
-        "y" | "yes" | "n" | "no" | "true" | "false" | "on" | "off" | "null" | "~" | "=" | "<<"
-    ) || matches!(lower.trim_start_matches(['-', '+']), ".inf" | ".nan");
-    // Numbers (any base, `_` separators, sexagesimal `1:20`), floats
-    // (`1.4.0` matches YAML 1.1's float pattern) and timestamps are made of
-    // these characters only; `5Gi` or `1-config` are not, and stay plain.
-    let body = s.trim_start_matches(['-', '+']);
-    let numeric_start = body.starts_with(|c: char| c.is_ascii_digit() || c == '.')
-        && s.chars()
-            .all(|c| c.is_ascii_hexdigit() || "xXoO_.:+-tTzZ ".contains(c));
-    let indicator = "-?:,[]{}#&*!|>'\"%@`".contains(first);
-    let whitespace_edge = first == ' ' || s.ends_with(' ');
-    let inner = s.contains(": ") || s.contains(" #") || s.ends_with(':') || s.contains('\t');
-    retyped || numeric_start || indicator || whitespace_edge || inner
-}
-
-fn double_quoted(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            '\0' => out.push_str("\\0"),
-            '\u{85}' => out.push_str("\\N"),
-            '\u{2028}' => out.push_str("\\L"),
-            '\u{2029}' => out.push_str("\\P"),
-            c if is_printable(c) => out.push(c),
-            c if (c as u32) <= 0xFF => out.push_str(&format!("\\x{:02X}", c as u32)),
-            c if (c as u32) <= 0xFFFF => out.push_str(&format!("\\u{:04X}", c as u32)),
-            c => out.push_str(&format!("\\U{:08X}", c as u32)),
-        }
-    }
-    out.push('"');
-    out
-}
-
-/// A literal block (`|`, `|-`, `|+`) for multi-line text that reads back
-/// exactly, or `None` when the text needs double quotes instead.
-fn literal_block(s: &str, content_indent: usize) -> Option<String> {
-    if !s.contains('\n') {
-        return None;
-    }
-    let body = s.trim_end_matches('\n');
-    let trailing = s.len() - body.len();
-    let clean = s
-        .chars()
-        .all(|c| c == '\n' || (is_printable(c) && c != '\t'));
-    // Whitespace-only lines and leading blank lines confuse indentation
-    // detection; such text is written double-quoted.
-    let awkward = body.is_empty()
-        || body.starts_with('\n')
-        || body.starts_with(' ')
-        || body
-            .split('\n')
-            .any(|l| !l.is_empty() && l.trim().is_empty());
-    if !clean || awkward {
-        return None;
-    }
-    let chomp = match trailing {
-        0 => "-",
-        1 => "",
-        _ => "+",
-    };
-    let mut out = format!("|{chomp}");
-    for line in s
-        .split('\n')
-        .take(body.split('\n').count() + trailing.saturating_sub(1))
-    {
-        out.push('\n');
-        if !line.is_empty() {
-            indent(&mut out, content_indent);
-            out.push_str(line);
-        }
-    }
-    Some(out)
 }
 
 #[cfg(test)]
@@ -268,8 +75,9 @@ mod tests {
             "0o17",
             "685_230.15",
         ] {
-            let out = scalar_string(s);
-            assert!(out.starts_with('\''), "{s} was emitted as {out}");
+            let out = to_yaml(&json!({ "k": s }));
+            assert!(out.starts_with("k: \""), "{s} was emitted as {out}");
+            assert_eq!(round_trip(&json!({ "k": s })), json!({ "k": s }));
         }
         for s in [
             "abc",
@@ -283,7 +91,7 @@ mod tests {
             "100/minute",
             "deadbeef",
         ] {
-            assert_eq!(scalar_string(s), s);
+            assert_eq!(to_yaml(&json!({ "k": s })), format!("k: {s}\n"));
         }
     }
 
@@ -331,8 +139,15 @@ mod tests {
     fn numbers_and_keys() {
         let v = json!({"on": 1, "1": 2.5, "big": 1e300, "neg": -7, "t": true, "n": null});
         assert_eq!(round_trip(&v), v);
-        assert!(to_yaml(&v).contains("'on': 1"));
+        assert!(to_yaml(&v).contains("\"on\": 1"));
         assert!(to_yaml(&v).contains("big: 1.0e+300"));
+    }
+
+    #[test]
+    fn long_lines_are_not_folded() {
+        let long = "word ".repeat(40);
+        let v = json!({ "k": long.trim_end() });
+        assert_eq!(to_yaml(&v), format!("k: {}\n", long.trim_end()));
     }
 
     #[test]

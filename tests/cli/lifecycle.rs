@@ -309,7 +309,7 @@ fn get_masks_secrets_unless_asked() {
         values.stdout
     );
     assert!(
-        values.stdout.contains("telegramBotToken: '***'"),
+        values.stdout.contains("telegramBotToken: \"***\""),
         "{}",
         values.stdout
     );
