@@ -1,6 +1,17 @@
 //! Retries for requests that are safe to repeat: connection errors and
 //! HTTP 500 on GET, server-side apply and precondition-guarded DELETE.
-//! kube's own retry layer (429/503 with backoff) stays underneath.
+//!
+//! Why not only a tower/kube layer: the HTTP-level retry is kube's own
+//! `RetryPolicy` (429, 503, 504 with back-off and Retry-After), mounted
+//! through tower's `RetryLayer` inside `LoggedRetry` so `-vv` can say when
+//! it retries (`cluster/mod.rs`). A layer sees a request, not what it
+//! means. Whether a 500 or a dropped
+//! connection may be repeated depends on the operation: an apply or a GET
+//! may, a create may only if the caller then treats `409 AlreadyExists` as
+//! "my first attempt got through" (the `attempt` argument; test
+//! `engine::a_create_whose_answer_was_lost_is_not_done_twice`), and a
+//! DELETE only with a precondition. kube offers no per-call retry with
+//! that knowledge, so the call sites wrap themselves here (40 lines).
 
 use std::future::Future;
 use std::time::Duration;

@@ -190,6 +190,12 @@ pub fn decode(bytes: &[u8]) -> Result<Record, CodecError> {
 }
 
 /// Now, as RFC 3339 UTC with seconds.
+///
+/// Times are jiff's `Timestamp`, re-exported by k8s-openapi: since 0.29
+/// `metav1::Time` wraps it, so the API's own times (creation, Lease renew,
+/// container start) and ours are one type. chrono would be a second date
+/// library for the same job; humantime only parses `--timeout 5m` and
+/// prints the progress clock.
 pub fn now_rfc3339() -> String {
     k8s_openapi::jiff::Timestamp::now()
         .round(k8s_openapi::jiff::Unit::Second)

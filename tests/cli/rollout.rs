@@ -228,6 +228,44 @@ fn watches_closed_mid_wait_are_resumed_without_losing_the_ready_event() {
 }
 
 #[test]
+fn an_expired_watch_is_relisted_and_the_wait_still_ends_ready() {
+    // The first two watches of Deployments get 410 Expired: the watcher
+    // must list Deployments again and go on from the new list.
+    let sim = Sim::with_faults(&["gone,resource=deployments,times=2"]);
+    let out = sim.thebot(&["install", "dev", "--create-namespace", "--timeout", "2m"]);
+    assert!(out.ok().contains("revision 1 deployed"), "{}", out.stderr);
+    let counts: Value = sim.get("/_sim/requests");
+    let lists = counts["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["verb"] == "list" && r["resource"] == "deployments")
+        .map(|r| r["count"].as_u64().unwrap())
+        .sum::<u64>();
+    assert!(
+        lists >= 3,
+        "Deployments were relisted after each 410: {counts}"
+    );
+    let status = sim.thebot(&["status", "-o", "json"]);
+    let status: Value = serde_json::from_str(status.ok()).unwrap();
+    let deployments = status["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["kind"] == "Deployment")
+        .count();
+    assert!(deployments > 0, "{status}");
+    assert!(
+        status["objects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|o| o["state"] == "ready"),
+        "{status}"
+    );
+}
+
+#[test]
 fn transient_server_errors_are_retried() {
     // Every 3rd apply of a ConfigMap or Service answers 500 once.
     let sim = Sim::with_faults(&[
