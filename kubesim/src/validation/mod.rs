@@ -17,10 +17,16 @@
 
 mod config;
 pub mod decode;
+mod env;
 mod fields;
+mod hpa;
 mod network;
 mod pod;
+mod probes;
+mod scheduling;
+mod security;
 mod selectors;
+mod volumes;
 mod workloads;
 
 use serde_json::{Map, Value};
@@ -201,7 +207,7 @@ static KINDS: &[KindChecks] = &[
     KindChecks {
         group: "autoscaling",
         kind: "HorizontalPodAutoscaler",
-        rules: &[config::hpa],
+        rules: &[hpa::hpa],
         ..NONE
     },
     KindChecks {
