@@ -242,12 +242,16 @@ fn summarize(causes: &[Cause]) -> String {
         Some(f) => format!("{f}: {}", c.message),
         None => c.message.clone(),
     };
-    match causes {
-        [c] => one(c),
-        _ => format!(
-            "[{}]",
-            causes.iter().map(one).collect::<Vec<_>>().join(", ")
-        ),
+    // As `ErrorList.ToAggregate`: a message repeated is shown once.
+    let mut msgs: Vec<String> = Vec::new();
+    for m in causes.iter().map(one) {
+        if !msgs.contains(&m) {
+            msgs.push(m);
+        }
+    }
+    match msgs.as_slice() {
+        [m] => m.clone(),
+        _ => format!("[{}]", msgs.join(", ")),
     }
 }
 

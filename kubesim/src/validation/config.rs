@@ -1,12 +1,10 @@
 //! ConfigMaps and Secrets (keys, size, TLS keys), PersistentVolumeClaims
-//! (access modes, storage request), HorizontalPodAutoscalers (replica
-//! bounds, target, metrics) and PodDisruptionBudgets (exclusive fields).
+//! (access modes, storage request) and PodDisruptionBudgets (exclusive
+//! fields).
 
 use serde_json::Value;
 
-use super::fields::{
-    at, int_or_percent, invalid_num, items, one_of, present, quantity, quantity_text, str_at,
-};
+use super::fields::{at, int_or_percent, items, one_of, present, quantity, quantity_text, str_at};
 use crate::error::Cause;
 use crate::validate;
 
@@ -18,7 +16,7 @@ const ACCESS_MODES: &[&str] = &[
     "ReadWriteOncePod",
 ];
 
-fn key_causes(field: &str, key: &str, out: &mut Vec<Cause>) {
+pub(super) fn key_causes(field: &str, key: &str, out: &mut Vec<Cause>) {
     if key.len() > 253 {
         out.push(Cause::invalid(
             field,
@@ -126,92 +124,6 @@ pub fn pvc(obj: &Value, out: &mut Vec<Cause>) {
             "must be greater than zero",
         )),
         Some(_) => {}
-    }
-}
-
-const METRIC_TYPES: &[&str] = &[
-    "ContainerResource",
-    "External",
-    "Object",
-    "Pods",
-    "Resource",
-];
-const TARGET_TYPES: &[&str] = &["AverageValue", "Utilization", "Value"];
-
-pub fn hpa(obj: &Value, out: &mut Vec<Cause>) {
-    for f in ["kind", "name"] {
-        if str_at(obj, &format!("spec.scaleTargetRef.{f}")).is_none_or(str::is_empty) {
-            out.push(Cause::required_bare(&format!("spec.scaleTargetRef.{f}")));
-        }
-    }
-    let min = at(obj, "spec.minReplicas").and_then(Value::as_i64);
-    let max = at(obj, "spec.maxReplicas")
-        .and_then(Value::as_i64)
-        .unwrap_or(0);
-    if let Some(m) = min.filter(|m| *m < 1) {
-        out.push(invalid_num(
-            "spec.minReplicas",
-            m,
-            "must be greater than or equal to 1",
-        ));
-    }
-    if max < 1 {
-        out.push(invalid_num(
-            "spec.maxReplicas",
-            max,
-            "must be greater than 0",
-        ));
-    }
-    if let Some(m) = min
-        && max < m
-    {
-        out.push(invalid_num(
-            "spec.maxReplicas",
-            max,
-            "must be greater than or equal to `minReplicas`",
-        ));
-    }
-    for (i, m) in items(at(obj, "spec"), "metrics").iter().enumerate() {
-        let path = format!("spec.metrics[{i}]");
-        match m.get("type").and_then(Value::as_str) {
-            None => out.push(Cause::required(
-                &format!("{path}.type"),
-                "must specify a metric source type",
-            )),
-            Some(t) => {
-                one_of(out, &format!("{path}.type"), m.get("type"), METRIC_TYPES);
-                if t == "Resource" {
-                    resource_metric(m, &path, out);
-                }
-            }
-        }
-    }
-}
-
-fn resource_metric(m: &Value, path: &str, out: &mut Vec<Cause>) {
-    let r = m.get("resource");
-    if r.and_then(|r| r.get("name"))
-        .and_then(Value::as_str)
-        .is_none_or(str::is_empty)
-    {
-        out.push(Cause::required_bare(&format!("{path}.resource.name")));
-    }
-    let target = r.and_then(|r| r.get("target"));
-    let tpath = format!("{path}.resource.target");
-    match target.and_then(|t| t.get("type")) {
-        None => out.push(Cause::required_bare(&format!("{tpath}.type"))),
-        Some(ty) => one_of(out, &format!("{tpath}.type"), Some(ty), TARGET_TYPES),
-    }
-    if let Some(u) = target
-        .and_then(|t| t.get("averageUtilization"))
-        .and_then(Value::as_i64)
-        && u <= 0
-    {
-        out.push(invalid_num(
-            &format!("{tpath}.averageUtilization"),
-            u,
-            "must be greater than 0",
-        ));
     }
 }
 

@@ -9,18 +9,24 @@
 //! finds earlier, while decoding the body into the typed object.
 //!
 //! # Caveats
-//! Not every rule of the real server is here (probes, security contexts,
-//! affinity, topology spread, most volume sources' fields are not
-//! checked); where kubesim is unsure it refuses (see the README). Messages
+//! Not every rule of the real server is here (topology spread, HPA
+//! behavior, the rarer volume sources and pod fields are not checked: the
+//! README lists them); where kubesim is unsure it refuses (see the README). Messages
 //! that embed a Go struct dump are shortened (`{...}`) or carry made-up
 //! pointers (a PDB's spec).
 
 mod config;
 pub mod decode;
+mod env;
 mod fields;
+mod hpa;
 mod network;
 mod pod;
+mod probes;
+mod scheduling;
+mod security;
 mod selectors;
+mod volumes;
 mod workloads;
 
 use serde_json::{Map, Value};
@@ -201,7 +207,7 @@ static KINDS: &[KindChecks] = &[
     KindChecks {
         group: "autoscaling",
         kind: "HorizontalPodAutoscaler",
-        rules: &[config::hpa],
+        rules: &[hpa::hpa],
         ..NONE
     },
     KindChecks {

@@ -60,11 +60,48 @@ pub fn service(obj: &Value, out: &mut Vec<Cause>) {
         }
         node_port(p, &path, ty, out);
     }
+    duplicate_ports(ports, out);
     validate::label_causes("spec.selector", at(obj, "spec.selector"), out);
     if ty == "ExternalName" {
         match str_at(obj, "spec.externalName").filter(|s| !s.is_empty()) {
             None => out.push(Cause::required_bare("spec.externalName")),
             Some(n) => dns_subdomain(out, "spec.externalName", n),
+        }
+    }
+}
+
+/// The same nodePort twice for one protocol, the same (port, protocol)
+/// twice; the real message dumps the Go struct of the pair's key.
+fn duplicate_ports(ports: &[Value], out: &mut Vec<Cause>) {
+    let protocol = |p: &Value| {
+        p.get("protocol")
+            .and_then(Value::as_str)
+            .unwrap_or("TCP")
+            .to_string()
+    };
+    let num = |p: &Value, f: &str| p.get(f).and_then(Value::as_i64).unwrap_or(0);
+    let mut node_ports = HashSet::new();
+    for (i, p) in ports.iter().enumerate() {
+        let n = num(p, "nodePort");
+        if n != 0 && !node_ports.insert((protocol(p), n)) {
+            out.push(Cause {
+                reason: "FieldValueDuplicate",
+                message: format!("Duplicate value: {n}"),
+                field: Some(format!("spec.ports[{i}].nodePort")),
+            });
+        }
+    }
+    let mut pairs = HashSet::new();
+    for (i, p) in ports.iter().enumerate() {
+        let (proto, port) = (protocol(p), num(p, "port"));
+        if !pairs.insert((proto.clone(), port)) {
+            out.push(Cause {
+                reason: "FieldValueDuplicate",
+                message: format!(
+                    "Duplicate value: core.ServicePort{{Name:\"\", Protocol:{proto:?}, AppProtocol:(*string)(nil), Port:{port}, TargetPort:intstr.IntOrString{{Type:0, IntVal:0, StrVal:\"\"}}, NodePort:0}}"
+                ),
+                field: Some(format!("spec.ports[{i}]")),
+            });
         }
     }
 }

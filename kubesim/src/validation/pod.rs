@@ -1,7 +1,9 @@
 //! A pod spec as `ValidatePodSpec` checks it, for Pods and every pod
 //! template (Deployments, StatefulSets, ReplicaSets, Jobs, CronJobs):
 //! containers (names, uniqueness, images, pull policy, ports, resources,
-//! volume mounts), volumes and the restart policy the owner allows.
+//! volume mounts, and through the sibling modules env, probes and
+//! security contexts), volumes, tolerations, affinity and the restart
+//! policy the owner allows.
 
 use std::collections::HashSet;
 
@@ -11,6 +13,7 @@ use super::fields::{
     NEGATIVE, dns_label, duplicate, items, not_found, one_of, port_name, port_number, quantity,
     quantity_text, required,
 };
+use super::{env, probes, scheduling, security, volumes};
 use crate::error::Cause;
 
 const PULL_POLICIES: &[&str] = &["Always", "IfNotPresent", "Never"];
@@ -36,7 +39,7 @@ pub fn pod_spec_with_claims(
     claims: &[String],
     out: &mut Vec<Cause>,
 ) {
-    let mut volumes = volumes(spec, prefix, out);
+    let mut volumes = volumes::volumes(spec, prefix, out);
     volumes.extend(claims.iter().cloned());
     let containers = items(spec, "containers");
     if containers.is_empty() {
@@ -50,40 +53,25 @@ pub fn pod_spec_with_claims(
         for (i, c) in list.iter().enumerate() {
             let path = format!("{prefix}.{field}[{i}]");
             container(c, &path, &volumes, &mut names, out);
+            let sidecar = c.get("restartPolicy").and_then(Value::as_str) == Some("Always");
+            probes::container(c, &path, field == "initContainers" && !sidecar, out);
+            security::container(
+                c.get("securityContext"),
+                &format!("{path}.securityContext"),
+                out,
+            );
         }
     }
+    security::pod(
+        spec.and_then(|s| s.get("securityContext")),
+        &format!("{prefix}.securityContext"),
+        out,
+    );
+    scheduling::tolerations(spec, prefix, out);
+    scheduling::affinity(spec, prefix, out);
     if let Some(r) = spec.and_then(|s| s.get("restartPolicy")) {
         one_of(out, &format!("{prefix}.restartPolicy"), Some(r), restart);
     }
-}
-
-/// Checks `volumes`; the declared names.
-fn volumes(spec: Option<&Value>, prefix: &str, out: &mut Vec<Cause>) -> HashSet<String> {
-    let mut names = HashSet::new();
-    for (i, v) in items(spec, "volumes").iter().enumerate() {
-        let path = format!("{prefix}.volumes[{i}]");
-        let name = v.get("name").and_then(Value::as_str).unwrap_or("");
-        if name.is_empty() {
-            out.push(Cause::required_bare(&format!("{path}.name")));
-        } else {
-            dns_label(out, &format!("{path}.name"), name);
-            if !names.insert(name.to_string()) {
-                out.push(duplicate(&format!("{path}.name"), name));
-            }
-        }
-        let sources = v
-            .as_object()
-            .map_or(0, |m| m.keys().filter(|k| *k != "name").count());
-        if sources == 0 {
-            out.push(Cause::required(&path, "must specify a volume type"));
-        } else if sources > 1 {
-            out.push(Cause::forbidden(
-                &path,
-                "may not specify more than 1 volume type",
-            ));
-        }
-    }
-    names
 }
 
 fn container(
@@ -110,9 +98,7 @@ fn container(
         PULL_POLICIES,
     );
     ports(c, path, out);
-    for (i, e) in items(Some(c), "env").iter().enumerate() {
-        required(out, &format!("{path}.env[{i}].name"), e.get("name"));
-    }
+    env::env(c, path, out);
     for (i, m) in items(Some(c), "volumeMounts").iter().enumerate() {
         let mpath = format!("{path}.volumeMounts[{i}]");
         let vol = m.get("name").and_then(Value::as_str).unwrap_or("");

@@ -50,6 +50,43 @@ pub fn update(call: &Call) -> Result<Reply, ApiError> {
     Ok(Reply::bytes(200, JSON, json).with_warnings(&warnings))
 }
 
+/// `ValidateScale`: `spec.replicas` an int32 (else the decoder's 400)
+/// and not negative (else a 422 about the Scale, not its owner).
+fn scale_replicas(name: &str, r: &Value) -> Result<(), ApiError> {
+    let n = match r.as_i64() {
+        Some(n) if i32::try_from(n).is_ok() => n,
+        _ => {
+            let what = match r {
+                Value::String(_) => "string".to_string(),
+                other => format!("number {other}"),
+            };
+            return Err(ApiError::bad_request(format!(
+                "Scale in version \"v1\" cannot be handled as a Scale: json: cannot unmarshal {what} into Go struct field ScaleSpec.spec.replicas of type int32"
+            )));
+        }
+    };
+    if n >= 0 {
+        return Ok(());
+    }
+    let cause = crate::error::Cause::invalid_go(
+        "spec.replicas",
+        &n.to_string(),
+        "must be greater than or equal to 0",
+    );
+    let message = format!(
+        "Scale.autoscaling \"{name}\" is invalid: spec.replicas: {}",
+        cause.message
+    );
+    let details = crate::error::Details {
+        name: Some(name.to_string()),
+        group: Some("autoscaling".into()),
+        kind: Some("Scale".into()),
+        causes: vec![cause],
+        ..Default::default()
+    };
+    Err(ApiError::new(422, "Invalid", message).with_details(details))
+}
+
 /// Sets `spec.replicas` through `/scale` and answers with the new Scale.
 pub fn set_scale(call: &Call, replicas: Option<Value>, dry: bool) -> Result<Reply, ApiError> {
     let rt = call.rt();
@@ -61,17 +98,7 @@ pub fn set_scale(call: &Call, replicas: Option<Value>, dry: bool) -> Result<Repl
         .ok_or_else(|| ApiError::not_found(rt, call.name()))?;
     let mut obj = old.to_map();
     if let Some(r) = replicas {
-        if !r.is_i64() || r.as_i64().unwrap_or(-1) < 0 {
-            return Err(ApiError::invalid(
-                rt,
-                call.name(),
-                vec![crate::error::Cause::invalid(
-                    "spec.replicas",
-                    &r.to_string(),
-                    "must be greater than or equal to 0",
-                )],
-            ));
-        }
+        scale_replicas(call.name(), &r)?;
         obj.entry("spec")
             .or_insert_with(|| json!({}))
             .as_object_mut()

@@ -376,3 +376,237 @@ fn service_ingress_pvc_hpa_pdb_configmap_rules() {
         ]
     );
 }
+
+/// The message of a 422 (after `refused` checked it is one).
+fn message(got: &Response) -> String {
+    got.json()["message"].as_str().unwrap_or("").to_string()
+}
+
+#[test]
+fn env_probe_and_security_context_rules_through_the_api() {
+    let r = Replay::new(&[]);
+    let mut ok = deployment("good");
+    let spec = &mut ok["spec"]["template"]["spec"];
+    spec["securityContext"] = json!({"runAsNonRoot": true, "runAsUser": 1000, "fsGroup": 1000,
+        "seccompProfile": {"type": "RuntimeDefault"}});
+    spec["tolerations"] =
+        json!([{"key": "dedicated", "operator": "Equal", "value": "web", "effect": "NoSchedule"}]);
+    let c = &mut spec["containers"][0];
+    c["env"] = json!([{"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
+        {"name": "PASSWORD", "valueFrom": {"secretKeyRef": {"name": "db", "key": "password"}}}]);
+    c["envFrom"] = json!([{"configMapRef": {"name": "settings"}}]);
+    c["livenessProbe"] = json!({"httpGet": {"path": "/healthz", "port": "http"}});
+    c["readinessProbe"] = json!({"tcpSocket": {"port": 8080}, "successThreshold": 2});
+    c["securityContext"] =
+        json!({"allowPrivilegeEscalation": false, "capabilities": {"drop": ["ALL"]}});
+    let created = r.c.post_json(DEPLOYMENTS, &ok);
+    assert_eq!(created.status, 201, "{}", created.text());
+
+    let mut bad = deployment("bad");
+    let c = &mut bad["spec"]["template"]["spec"]["containers"][0];
+    c["env"] = json!([{"name": "A", "value": "x", "valueFrom": {"secretKeyRef": {"name": "db", "key": "k"}}},
+        {"name": "B", "valueFrom": {"secretKeyRef": {"name": "db"}}}]);
+    c["livenessProbe"] = json!({"httpGet": {"port": 0}, "successThreshold": 3});
+    c["readinessProbe"] = json!({"periodSeconds": -1});
+    c["securityContext"] =
+        json!({"runAsUser": -1, "privileged": true, "allowPrivilegeEscalation": false});
+    let base = "spec.template.spec.containers[0]";
+    for dry in ["?dryRun=All", ""] {
+        let got = r.c.post_json(&format!("{DEPLOYMENTS}{dry}"), &bad);
+        assert_eq!(
+            refused(&got),
+            [
+                pair(&format!("{base}.env[0].valueFrom"), "FieldValueInvalid"),
+                pair(
+                    &format!("{base}.env[1].valueFrom.secretKeyRef.key"),
+                    "FieldValueRequired"
+                ),
+                pair(
+                    &format!("{base}.livenessProbe.httpGet.port"),
+                    "FieldValueInvalid"
+                ),
+                pair(
+                    &format!("{base}.livenessProbe.successThreshold"),
+                    "FieldValueInvalid"
+                ),
+                pair(&format!("{base}.readinessProbe"), "FieldValueRequired"),
+                pair(
+                    &format!("{base}.readinessProbe.periodSeconds"),
+                    "FieldValueInvalid"
+                ),
+                pair(
+                    &format!("{base}.securityContext.runAsUser"),
+                    "FieldValueInvalid"
+                ),
+                pair(&format!("{base}.securityContext"), "FieldValueInvalid"),
+            ]
+        );
+        let msg = message(&got);
+        for part in [
+            "env[0].valueFrom: Invalid value: \"\": may not be specified when `value` is not empty",
+            "livenessProbe.successThreshold: Invalid value: 3: must be 1",
+            "readinessProbe: Required value: must specify a handler type",
+            "securityContext.runAsUser: Invalid value: -1: must be between 0 and 2147483647, inclusive",
+            "cannot set `allowPrivilegeEscalation` to false and `privileged` to true",
+        ] {
+            assert!(msg.contains(part), "{part}\n  in {msg}");
+        }
+    }
+    assert_eq!(r.c.get(&format!("{DEPLOYMENTS}/bad")).status, 404);
+    // A merge patch that breaks a valid object is refused the same way.
+    let patch = json!({"spec": {"template": {"spec": {"tolerations": [
+        {"key": "dedicated", "operator": "Exists", "value": "web"}]}}}});
+    let got = r.c.patch(
+        &format!("{DEPLOYMENTS}/good"),
+        "application/merge-patch+json",
+        &patch,
+    );
+    assert_eq!(
+        refused(&got),
+        [pair(
+            "spec.template.spec.tolerations[0].operator",
+            "FieldValueInvalid"
+        )]
+    );
+}
+
+#[test]
+fn volume_affinity_and_hpa_metric_rules_through_the_api() {
+    let r = Replay::new(&[]);
+    let mut d = deployment("vols");
+    let spec = &mut d["spec"]["template"]["spec"];
+    spec["volumes"] = json!([{"name": "cache", "emptyDir": {}},
+        {"name": "cfg", "configMap": {"name": "c", "defaultMode": 511,
+            "items": [{"key": "a", "path": "../a"}]}},
+        {"name": "data", "persistentVolumeClaim": {"claimName": ""}}]);
+    spec["affinity"] = json!({"nodeAffinity": {
+        "requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": []}},
+        "podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
+            {"weight": 0, "podAffinityTerm": {"topologyKey": "kubernetes.io/hostname"}}]}});
+    let s = "spec.template.spec";
+    assert_eq!(
+        refused(&r.c.post_json(DEPLOYMENTS, &d)),
+        [
+            pair(
+                &format!("{s}.volumes[1].configMap.items[0].path"),
+                "FieldValueInvalid"
+            ),
+            pair(
+                &format!("{s}.volumes[2].persistentVolumeClaim.claimName"),
+                "FieldValueRequired"
+            ),
+            pair(
+                &format!(
+                    "{s}.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms"
+                ),
+                "FieldValueRequired"
+            ),
+            pair(
+                &format!(
+                    "{s}.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].weight"
+                ),
+                "FieldValueInvalid"
+            ),
+        ]
+    );
+    let hpas = "/apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers";
+    let hpa = |metrics: Value| {
+        json!({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+            "metadata": {"name": "h"}, "spec": {"scaleTargetRef": {"apiVersion": "apps/v1",
+                "kind": "Deployment", "name": "web"}, "minReplicas": 1, "maxReplicas": 5,
+                "metrics": metrics}})
+    };
+    let good = hpa(json!([{"type": "Pods", "pods": {"metric": {"name": "rps"},
+        "target": {"type": "AverageValue", "averageValue": "100"}}}]));
+    let created = r.c.post_json(&format!("{hpas}?dryRun=All"), &good);
+    assert_eq!(created.status, 201, "{}", created.text());
+    let got = r.c.post_json(
+        hpas,
+        &hpa(
+            json!([{"type": "External", "pods": {"metric": {"name": "rps"},
+            "target": {"type": "AverageValue", "averageValue": "100"}}}]),
+        ),
+    );
+    assert_eq!(
+        refused(&got),
+        [
+            pair("spec.metrics[0].external", "FieldValueRequired"),
+            pair("spec.metrics[0].pods", "FieldValueForbidden"),
+        ]
+    );
+    assert_eq!(
+        message(&got),
+        "HorizontalPodAutoscaler.autoscaling \"h\" is invalid: [spec.metrics[0].external: Required value: must populate information for the given metric source, spec.metrics[0].pods: Forbidden: must populate the given metric source only]"
+    );
+}
+
+#[test]
+fn service_duplicate_ports_and_node_ports_are_refused() {
+    let r = Replay::new(&[]);
+    let svcs = "/api/v1/namespaces/default/services";
+    let svc = |ports: Value| {
+        json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"},
+            "spec": {"type": "NodePort", "selector": {"app": "v"}, "ports": ports}})
+    };
+    // The same port over TCP and UDP is fine (DNS does it).
+    let dns = svc(
+        json!([{"name": "dns", "port": 53, "protocol": "UDP", "nodePort": 30053},
+        {"name": "dns-tcp", "port": 53, "protocol": "TCP", "nodePort": 30053}]),
+    );
+    let got = r.c.post_json(&format!("{svcs}?dryRun=All"), &dns);
+    assert_eq!(got.status, 201, "{}", got.text());
+    let got = r.c.post_json(
+        svcs,
+        &svc(json!([{"name": "a", "port": 80, "nodePort": 30080},
+            {"name": "b", "port": 80, "targetPort": 8080, "nodePort": 30080}])),
+    );
+    assert_eq!(
+        refused(&got),
+        [
+            pair("spec.ports[1].nodePort", "FieldValueDuplicate"),
+            pair("spec.ports[1]", "FieldValueDuplicate"),
+        ]
+    );
+    assert_eq!(
+        message(&got),
+        "Service \"s\" is invalid: [spec.ports[1].nodePort: Duplicate value: 30080, spec.ports[1]: Duplicate value: core.ServicePort{Name:\"\", Protocol:\"TCP\", AppProtocol:(*string)(nil), Port:80, TargetPort:intstr.IntOrString{Type:0, IntVal:0, StrVal:\"\"}, NodePort:0}]"
+    );
+}
+
+#[test]
+fn scale_writes_refuse_negative_replicas_as_the_scale() {
+    let r = Replay::new(&[]);
+    assert_eq!(r.c.post_json(DEPLOYMENTS, &deployment("w")).status, 201);
+    let scale = format!("{DEPLOYMENTS}/w/scale");
+    let body = json!({"apiVersion": "autoscaling/v1", "kind": "Scale",
+        "metadata": {"name": "w", "namespace": "default"}, "spec": {"replicas": -2}});
+    let got = r.c.put_json(&scale, &body);
+    assert_eq!(refused(&got), [pair("spec.replicas", "FieldValueInvalid")]);
+    let b = got.json();
+    assert_eq!(
+        b["message"],
+        "Scale.autoscaling \"w\" is invalid: spec.replicas: Invalid value: -2: must be greater than or equal to 0"
+    );
+    assert_eq!(b["details"]["kind"], "Scale");
+    assert_eq!(b["details"]["group"], "autoscaling");
+    let got = r.c.patch(
+        &scale,
+        "application/merge-patch+json",
+        &json!({"spec": {"replicas": -1}}),
+    );
+    assert_eq!(refused(&got), [pair("spec.replicas", "FieldValueInvalid")]);
+    let got = r.c.patch(
+        &scale,
+        "application/merge-patch+json",
+        &json!({"spec": {"replicas": "many"}}),
+    );
+    assert_eq!(got.status, 400, "{}", got.text());
+    assert_eq!(r.c.get(&scale).json()["spec"]["replicas"], 1);
+    let got = r.c.patch(
+        &scale,
+        "application/merge-patch+json",
+        &json!({"spec": {"replicas": 4}}),
+    );
+    assert_eq!(got.status, 200, "{}", got.text());
+    assert_eq!(r.c.get(&scale).json()["spec"]["replicas"], 4);
+}
