@@ -119,6 +119,7 @@ pub fn history(a: HistoryArgs) -> anyhow::Result<()> {
             "UPDATED",
             "STATUS",
             "ENVIRONMENT",
+            "SCHEMA",
             "DESCRIPTION",
         ],
         |e| {
@@ -127,6 +128,7 @@ pub fn history(a: HistoryArgs) -> anyhow::Result<()> {
                 e.updated.clone(),
                 e.status.clone(),
                 e.environment.clone(),
+                crate::release::history::schema_column(e.migration.as_ref(), e.revision),
                 e.description.clone(),
             ]
         },

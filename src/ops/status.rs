@@ -61,6 +61,10 @@ pub struct HistoryEntry {
     pub environment: String,
     pub updated: String,
     pub description: String,
+    /// The database's schema after this revision: the backend image
+    /// migrated to, by which revision, and the backup taken before
+    /// (null when unknown: records written before thebot noted it).
+    pub migration: Option<crate::release::record::Migration>,
 }
 
 /// One line of `thebot list`.
@@ -184,6 +188,7 @@ pub async fn history(opts: &QueryOptions, max: usize) -> Result<Vec<HistoryEntry
                 environment: r.environment.clone(),
                 updated: r.last_deployed.clone(),
                 description: r.description.clone(),
+                migration: r.migration.clone(),
             },
             Err(msg) => HistoryEntry {
                 revision: e.revision,
@@ -191,6 +196,7 @@ pub async fn history(opts: &QueryOptions, max: usize) -> Result<Vec<HistoryEntry
                 environment: String::new(),
                 updated: String::new(),
                 description: msg.clone(),
+                migration: None,
             },
         })
         .collect();

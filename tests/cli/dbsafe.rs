@@ -159,3 +159,269 @@ fn bad_backup_values_are_refused_naming_the_key() {
         out.fails_with(1, &[key]);
     }
 }
+
+// ---- end to end, against kubesim ----
+
+use crate::sim::Sim;
+
+const NS: &str = "thebot-dev";
+const BACKUPS_ON: &str = "backup.enabled=true";
+
+fn backend_image(sim: &Sim) -> String {
+    let d = sim.get("/apis/apps/v1/namespaces/thebot-dev/deployments/thebot-dev-backend");
+    d["spec"]["template"]["spec"]["containers"][0]["image"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// (name, creationTimestamp) of the release's Jobs of one component.
+fn jobs(sim: &Sim, component: &str) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = sim
+        .list(&format!(
+            "/apis/batch/v1/namespaces/{NS}/jobs?labelSelector=app.kubernetes.io/component%3D{component}"
+        ))
+        .iter()
+        .map(|j| {
+            (
+                j["metadata"]["name"].as_str().unwrap().to_string(),
+                j["metadata"]["creationTimestamp"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn history_json(sim: &Sim) -> Vec<Value> {
+    let out = sim.thebot(&["history", "-n", NS, "-o", "json"]);
+    serde_json::from_str::<Value>(out.ok())
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+/// dev with backups on, installed, then upgraded to backend 1.5.0 (a
+/// migration, so a backup first).
+fn migrated_to_1_5_0() -> Sim {
+    let sim = Sim::start();
+    let install = sim.thebot(&[
+        "install",
+        "dev",
+        "--create-namespace",
+        "--set",
+        BACKUPS_ON,
+        "--timeout",
+        "2m",
+    ]);
+    install.ok();
+    assert!(
+        !install.stderr.contains("backup before the migration"),
+        "an install has no data to back up:\n{}",
+        install.stderr
+    );
+    assert!(jobs(&sim, "backup").is_empty());
+    sim.thebot(&[
+        "upgrade",
+        "-n",
+        NS,
+        "--set",
+        BACKUPS_ON,
+        "--set",
+        "images.backend.tag=1.5.0",
+        "--timeout",
+        "2m",
+    ])
+    .ok();
+    sim
+}
+
+#[test]
+fn an_upgrade_that_changes_the_backend_backs_up_before_it_migrates() {
+    let sim = migrated_to_1_5_0();
+    let backups = jobs(&sim, "backup");
+    assert_eq!(backups.len(), 1, "{backups:?}");
+    let migrations = jobs(&sim, "migrate");
+    assert_eq!(
+        migrations.len(),
+        1,
+        "the old migration Job is deleted: {migrations:?}"
+    );
+    let (backup_at, migrate_at) = (&backups[0].1, &migrations[0].1);
+    assert!(
+        backup_at < migrate_at,
+        "the backup Job ({backup_at}) is created before the migration Job ({migrate_at})"
+    );
+    // The backup Job ran to completion, writing the file the record names.
+    let job = sim.get(&format!(
+        "/apis/batch/v1/namespaces/{NS}/jobs/{}",
+        backups[0].0
+    ));
+    assert_eq!(job["status"]["succeeded"], 1, "{job}");
+    let h = history_json(&sim);
+    assert_eq!(
+        h[0]["migration"]["image"],
+        "ghcr.io/the-bot/thebot-backend:1.4.0"
+    );
+    assert!(
+        h[0]["migration"]["backup"].is_null(),
+        "no backup at install"
+    );
+    let m = &h[1]["migration"];
+    assert_eq!(m["image"], "ghcr.io/the-bot/thebot-backend:1.5.0");
+    assert_eq!(m["revision"], 2);
+    let file = m["backup"]["file"].as_str().unwrap();
+    assert!(
+        file.starts_with("thebot-dev-r2-") && file.ends_with(".dump"),
+        "{file}"
+    );
+    assert_eq!(m["backup"]["claim"], "thebot-dev-backups");
+    assert_eq!(m["backup"]["job"], backups[0].0.as_str());
+    let env = job["spec"]["template"]["spec"]["containers"][0]["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == "BACKUP_FILE")
+        .unwrap()
+        .clone();
+    assert_eq!(env["value"], file);
+    // The table shows it too.
+    let table = sim.thebot(&["history", "-n", NS]);
+    assert!(
+        table.ok().contains("1.5.0 migrated +backup"),
+        "{}",
+        table.stdout
+    );
+}
+
+#[test]
+fn an_upgrade_that_changes_only_the_log_level_runs_neither() {
+    let sim = migrated_to_1_5_0();
+    let before = (jobs(&sim, "backup"), jobs(&sim, "migrate"));
+    let out = sim.thebot(&[
+        "upgrade",
+        "-n",
+        NS,
+        "--set",
+        BACKUPS_ON,
+        "--set",
+        "images.backend.tag=1.5.0",
+        "--set",
+        "app.logLevel=WARNING",
+        "--timeout",
+        "2m",
+    ]);
+    out.ok();
+    assert!(
+        !out.stderr.contains("backup before the migration"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!((jobs(&sim, "backup"), jobs(&sim, "migrate")), before);
+    // The schema is still revision 2's.
+    let h = history_json(&sim);
+    assert_eq!(h[2]["migration"]["revision"], 2);
+}
+
+#[test]
+fn a_rollback_across_a_migration_is_refused_and_writes_nothing() {
+    let sim = migrated_to_1_5_0();
+    let before = sim.resource_versions(NS);
+    let out = sim.thebot(&["rollback", "1", "-n", NS, "--timeout", "2m"]);
+    out.fails_with(
+        1,
+        &[
+            "rollback to revision 1 refused",
+            "ghcr.io/the-bot/thebot-backend:1.4.0",
+            "migrated by ghcr.io/the-bot/thebot-backend:1.5.0 in revision 2",
+            "old code would run on a newer schema",
+            "--restore-db",
+            "--allow-schema-mismatch",
+            "thebot-dev-r2-",
+        ],
+    );
+    assert_eq!(sim.resource_versions(NS), before, "nothing was written");
+    assert_eq!(history_json(&sim).len(), 2);
+    assert_eq!(backend_image(&sim), "ghcr.io/the-bot/thebot-backend:1.5.0");
+
+    // The user knows the migration is backward compatible.
+    let out = sim.thebot(&[
+        "rollback",
+        "1",
+        "-n",
+        NS,
+        "--allow-schema-mismatch",
+        "--timeout",
+        "2m",
+    ]);
+    out.ok();
+    assert!(
+        out.stderr.contains("--allow-schema-mismatch"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(backend_image(&sim), "ghcr.io/the-bot/thebot-backend:1.4.0");
+    let h = history_json(&sim);
+    assert_eq!(h.len(), 3);
+    assert_eq!(
+        h[2]["migration"]["image"], "ghcr.io/the-bot/thebot-backend:1.5.0",
+        "a rollback does not migrate back: the schema stays 1.5.0's"
+    );
+    // Rolling forward to the migrated code is no crossing.
+    sim.thebot(&["rollback", "2", "-n", NS, "--timeout", "2m"])
+        .ok();
+}
+
+#[test]
+fn a_failing_backup_stops_the_upgrade_before_the_migration() {
+    let sim = Sim::start();
+    sim.thebot(&[
+        "install",
+        "dev",
+        "--create-namespace",
+        "--set",
+        BACKUPS_ON,
+        "--timeout",
+        "2m",
+    ])
+    .ok();
+    let migrations = jobs(&sim, "migrate");
+    let out = sim.thebot(&[
+        "upgrade",
+        "-n",
+        NS,
+        "--set",
+        BACKUPS_ON,
+        "--set",
+        "images.backend.tag=1.5.0",
+        "--set",
+        "backup.image.tag=16.6-jobfail",
+        "--timeout",
+        "2m",
+    ]);
+    out.fails_with(
+        4,
+        &[
+            "thebot-dev-backup-",
+            "the backup before the migration failed",
+            "stopped before the migration Job",
+        ],
+    );
+    assert!(!out.stderr.contains("==> 4-app"), "{}", out.stderr);
+    assert_eq!(
+        jobs(&sim, "migrate"),
+        migrations,
+        "the migration never started"
+    );
+    assert_eq!(backend_image(&sim), "ghcr.io/the-bot/thebot-backend:1.4.0");
+    let h = history_json(&sim);
+    assert_eq!(
+        (h[0]["status"].as_str(), h[1]["status"].as_str()),
+        (Some("deployed"), Some("failed"))
+    );
+    assert_eq!(
+        h[1]["migration"]["revision"], 1,
+        "the schema is still revision 1's"
+    );
+}
