@@ -336,9 +336,9 @@ fn a_rollback_across_a_migration_is_refused_and_writes_nothing() {
             "ghcr.io/the-bot/thebot-backend:1.4.0",
             "migrated by ghcr.io/the-bot/thebot-backend:1.5.0 in revision 2",
             "old code would run on a newer schema",
-            "--restore-db",
             "--allow-schema-mismatch",
-            "thebot-dev-r2-",
+            "restore the database first from thebot-dev-r2-",
+            "on PersistentVolumeClaim thebot-dev-backups",
         ],
     );
     assert_eq!(sim.resource_versions(NS), before, "nothing was written");

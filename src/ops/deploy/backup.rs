@@ -146,21 +146,23 @@ pub struct Crossing {
 }
 
 impl Crossing {
-    /// The refusal: what would happen, and the two ways out.
+    /// The refusal: what would happen, and the ways out.
     pub fn refusal(&self) -> String {
         let m = &self.migrated;
-        let backup = match &m.backup {
+        let restore = match &m.backup {
             Some(b) => format!(
-                "restore {} (taken before that migration, on claim {}) first",
+                "or restore the database first from {} on PersistentVolumeClaim {} (taken before that migration; \
+                 README, \"Database safety\"), then roll back with --allow-schema-mismatch",
                 b.file, b.claim
             ),
-            None => "no backup was taken before that migration (backups are off)".to_string(),
+            None => "no backup was taken before that migration (backups are off: backup.enabled)"
+                .to_string(),
         };
         format!(
             "rollback to revision {} refused: it runs {}, but the database was migrated by {} in revision {}: \
              the old code would run on a newer schema (Django fails on missing or extra columns).\n  \
-             --restore-db              {backup} and roll back\n  \
-             --allow-schema-mismatch   roll back anyway (the migration is backward compatible)\n\
+             --allow-schema-mismatch   roll back anyway (the migration is backward compatible)\n  \
+             {restore}\n\
              nothing was written",
             self.target, self.target_image, m.image, m.revision
         )
@@ -238,8 +240,8 @@ mod tests {
         let msg = c.refusal();
         for needle in [
             "old code would run on a newer schema",
-            "--restore-db",
             "--allow-schema-mismatch",
+            "no backup was taken",
             "nothing was written",
         ] {
             assert!(msg.contains(needle), "{msg}");

@@ -12,7 +12,7 @@ use crate::ops::events::{Event, Sink};
 use crate::ops::session::ReleaseRef;
 use crate::ops::{OpError, waiting};
 use crate::plan::{self, Stage};
-use crate::release::record::{self, Backup, Migration};
+use crate::release::record::{Backup, Migration};
 
 pub struct Stages<'a> {
     pub cluster: &'a Cluster,
@@ -194,7 +194,9 @@ impl Stages<'_> {
         waiting: &mut Option<waiting::Waiting>,
         sink: &dyn Sink,
     ) -> Result<Backup, OpError> {
+        // One instant, to the second, for the file name and the record.
         let now = k8s_openapi::jiff::Timestamp::now();
+        let now = now.round(k8s_openapi::jiff::Unit::Second).unwrap_or(now);
         let file = backup::file_name(&self.release.name, self.revision, now);
         let job = backup::concrete(template, &self.release.name, &file);
         let claim = backup::claim_of(&job);
@@ -238,10 +240,7 @@ impl Stages<'_> {
         Ok(Backup {
             file,
             claim,
-            time: now
-                .round(k8s_openapi::jiff::Unit::Second)
-                .map(|t| t.to_string())
-                .unwrap_or_else(|_| record::now_rfc3339()),
+            time: now.to_string(),
             size,
             job: job.name().to_string(),
         })
