@@ -249,6 +249,7 @@ fn an_upgrade_that_changes_the_backend_backs_up_before_it_migrates() {
         "the old migration Job is deleted: {migrations:?}"
     );
     let (backup_at, migrate_at) = (&backups[0].1, &migrations[0].1);
+    // Virtual time runs 20 times faster: the backup Job takes about 2 s.
     assert!(
         backup_at < migrate_at,
         "the backup Job ({backup_at}) is created before the migration Job ({migrate_at})"
@@ -423,5 +424,86 @@ fn a_failing_backup_stops_the_upgrade_before_the_migration() {
     assert_eq!(
         h[1]["migration"]["revision"], 1,
         "the schema is still revision 1's"
+    );
+}
+
+#[test]
+fn backups_lists_each_backup_once_and_which_retention_deleted() {
+    let sim = migrated_to_1_5_0();
+    // A LOG_LEVEL change carries the state forward: still one backup.
+    sim.thebot(&[
+        "upgrade",
+        "-n",
+        NS,
+        "--set",
+        BACKUPS_ON,
+        "--set",
+        "images.backend.tag=1.5.0",
+        "--set",
+        "app.logLevel=WARNING",
+        "--timeout",
+        "2m",
+    ])
+    .ok();
+    sim.thebot(&[
+        "upgrade",
+        "-n",
+        NS,
+        "--set",
+        BACKUPS_ON,
+        "--set",
+        "backup.keep=1",
+        "--set",
+        "images.backend.tag=1.6.0",
+        "--timeout",
+        "2m",
+    ])
+    .ok();
+    let out = sim.thebot(&["backups", "-n", NS, "-o", "json"]);
+    let list: Vec<Value> = serde_json::from_str(out.ok()).unwrap();
+    let summary: Vec<(u64, &str, bool)> = list
+        .iter()
+        .map(|b| {
+            (
+                b["revision"].as_u64().unwrap(),
+                b["image"].as_str().unwrap(),
+                b["kept"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (2, "ghcr.io/the-bot/thebot-backend:1.5.0", false),
+            (4, "ghcr.io/the-bot/thebot-backend:1.6.0", true)
+        ]
+    );
+    assert!(
+        list[1]["file"]
+            .as_str()
+            .unwrap()
+            .starts_with("thebot-dev-r4-")
+    );
+    // The newest backup Job keeps one file and is the only one left.
+    let backups = jobs(&sim, "backup");
+    assert_eq!(backups.len(), 1, "{backups:?}");
+    let job = sim.get(&format!(
+        "/apis/batch/v1/namespaces/{NS}/jobs/{}",
+        backups[0].0
+    ));
+    assert_eq!(job["metadata"]["name"], list[1]["job"]);
+    let keep = job["spec"]["template"]["spec"]["containers"][0]["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == "KEEP")
+        .unwrap()["value"]
+        .clone();
+    assert_eq!(keep, "1");
+    let table = sim.thebot(&["backups", "-n", NS]);
+    let text = table.ok();
+    assert!(
+        text.contains("FILE") && text.contains("deleted: beyond backup.keep"),
+        "{text}"
     );
 }
