@@ -48,7 +48,7 @@ impl Bundle {
         Bundle {
             manifests_dir: "manifests".into(),
             releases_dir: "releases".into(),
-            manifests: embed!("manifests": "_helpers.tpl", "NOTES.txt", "backend.yaml", "celery.yaml",
+            manifests: embed!("manifests": "_helpers.tpl", "NOTES.txt", "backend.yaml", "backup.yaml", "celery.yaml",
                 "config.yaml", "frontend.yaml", "ingress.yaml", "jobs.yaml", "monitoring.yaml",
                 "network.yaml", "postgresql.yaml", "redis.yaml", "storage.yaml"),
             releases: embed!("releases": "defaults.yaml", "types.yaml", "dev.yaml", "staging.yaml",

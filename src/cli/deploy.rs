@@ -122,6 +122,10 @@ pub struct RollbackArgs {
     /// Do not wait for LoadBalancer Services to get an address.
     #[arg(long = "no-wait-lb")]
     pub no_wait_lb: bool,
+    /// Roll back even to a backend older than the database's last
+    /// migration (you know the migration is backward compatible).
+    #[arg(long = "allow-schema-mismatch")]
+    pub allow_schema_mismatch: bool,
     #[command(flatten)]
     pub progress: ProgressArgs,
     #[command(flatten)]
@@ -203,6 +207,7 @@ fn deploy_options(
         preflight: d.outcome.preflight,
         manifests: d.bundle.manifests.clone(),
         releases: d.bundle.releases.clone(),
+        allow_schema_mismatch: false,
     }
 }
 
@@ -297,6 +302,7 @@ pub fn rollback(a: RollbackArgs) -> anyhow::Result<()> {
         log_lines: 20,
         atomic: a.outcome.atomic,
         preflight: a.outcome.preflight,
+        allow_schema_mismatch: a.allow_schema_mismatch,
         ..Default::default()
     };
     run_deploy(

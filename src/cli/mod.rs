@@ -53,6 +53,8 @@ pub enum Command {
     Status(query::StatusArgs),
     /// The release's revisions.
     History(query::HistoryArgs),
+    /// The database backups taken before migrations (from the records).
+    Backups(query::BackupsArgs),
     /// The releases in a namespace (or all with -A).
     List(query::ListArgs),
     /// Break the release's operation lock (only when its holder is dead).
@@ -243,6 +245,7 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> anyhow::Result
         Command::Get(a) => query::get(a),
         Command::Status(a) => query::status(a),
         Command::History(a) => query::history(a),
+        Command::Backups(a) => query::backups(a),
         Command::List(a) => query::list(a),
         Command::Unlock(a) => query::unlock(a),
     }

@@ -46,6 +46,14 @@ pub struct HistoryArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct BackupsArgs {
+    #[command(flatten)]
+    pub query: QueryArgs,
+    #[arg(short, long, value_enum, default_value_t = Format::Table)]
+    pub output: Format,
+}
+
+#[derive(Debug, Args)]
 pub struct ListArgs {
     /// Namespace (default: the kubeconfig context's).
     #[arg(short = 'n', long)]
@@ -119,6 +127,7 @@ pub fn history(a: HistoryArgs) -> anyhow::Result<()> {
             "UPDATED",
             "STATUS",
             "ENVIRONMENT",
+            "SCHEMA",
             "DESCRIPTION",
         ],
         |e| {
@@ -127,7 +136,32 @@ pub fn history(a: HistoryArgs) -> anyhow::Result<()> {
                 e.updated.clone(),
                 e.status.clone(),
                 e.environment.clone(),
+                crate::release::history::schema_column(e.migration.as_ref(), e.revision),
                 e.description.clone(),
+            ]
+        },
+    );
+    Ok(())
+}
+
+pub fn backups(a: BackupsArgs) -> anyhow::Result<()> {
+    let entries = runtime()?.block_on(status::backups(&a.query.options()))?;
+    ui::print_list(
+        a.output,
+        &entries,
+        &["REVISION", "TIME", "FILE", "SIZE", "IMAGE", "ON CLAIM"],
+        |e| {
+            vec![
+                e.revision.to_string(),
+                e.time.clone(),
+                e.file.clone(),
+                e.size.map_or("-".into(), |s| s.to_string()),
+                e.image.clone(),
+                if e.kept {
+                    e.claim.clone()
+                } else {
+                    format!("{} (deleted: beyond backup.keep)", e.claim)
+                },
             ]
         },
     );

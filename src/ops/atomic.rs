@@ -85,6 +85,10 @@ pub async fn restore(opts: &DeployOptions, t: &Target, sink: &dyn Sink) -> Resto
                     t.failed
                 )),
                 take_ownership: false,
+                // The failed revision's migration may have run: restoring
+                // the previous code is still the best the user asked for;
+                // the crossing is warned about, naming the backup.
+                allow_schema_mismatch: true,
                 ..opts.clone()
             };
             match Box::pin(deploy::deploy(

@@ -133,12 +133,14 @@ pub async fn diff(opts: &DiffOptions) -> Result<DiffReport, OpError> {
     )?;
     // The generated secrets as they are (read only: a diff creates nothing).
     let generated_values = generated::read(cluster.client.clone(), &namespace, &name).await;
-    let rendered = render::render(
+    let mut rendered = render::render(
         &bundle,
         &target.release,
         &target.values.merged,
         generated_values.as_ref(),
     )?;
+    // The backup Job is run by the engine under its own name, never applied as rendered.
+    rendered.objects.retain(|o| !crate::plan::is_engine_job(o));
 
     let discovery = session::discover(&cluster).await?;
     let ids: Vec<_> = rendered.objects.iter().map(Object::id).collect();

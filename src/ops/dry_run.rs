@@ -61,6 +61,9 @@ async fn plan_for(
             let store = Store::new(cluster.client.clone(), &release.namespace, &release.name);
             if let Mode::Rollback { to } = mode {
                 let plan = rollback_target(&store.entries().await?, to)?;
+                if let Some(c) = plan.crossing.as_ref().filter(|_| !opts.allow_schema_mismatch) {
+                    return Err(OpError::Failed(c.refusal()));
+                }
                 return Ok((release.name, release.namespace, plan));
             }
             let mut all = previous_layers;
@@ -80,13 +83,17 @@ fn plan_of(
     merged: Value,
     r: render::Rendered,
 ) -> Plan {
+    let (engine, objects): (Vec<Object>, Vec<Object>) =
+        r.objects.into_iter().partition(plan::is_engine_job);
     Plan {
         env: env.to_string(),
         layers,
         merged,
-        objects: r.objects,
+        objects,
         notes: r.notes,
         rollback_of: None,
+        backup: engine.into_iter().next(),
+        crossing: None,
     }
 }
 

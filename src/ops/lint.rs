@@ -56,12 +56,20 @@ pub const PRODUCTION_ENVIRONMENT: &str = "prod";
 
 /// The rules' options for `env` with these merged values.
 pub fn options(env: &str, values: &serde_json::Value, strict: bool) -> lint::Options {
-    let external = values
-        .pointer("/secrets/existingSecret")
-        .and_then(serde_json::Value::as_str)
-        .filter(|s| !s.is_empty())
-        .map(|s| vec![("Secret".to_string(), s.to_string())])
-        .unwrap_or_default();
+    let named = |pointer: &str, kind: &str| {
+        values
+            .pointer(pointer)
+            .and_then(serde_json::Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(|s| (kind.to_string(), s.to_string()))
+    };
+    let external = [
+        named("/secrets/existingSecret", "Secret"),
+        named("/backup/existingClaim", "PersistentVolumeClaim"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     lint::Options {
         production: env == PRODUCTION_ENVIRONMENT,
         external,

@@ -61,6 +61,78 @@ pub struct HistoryEntry {
     pub environment: String,
     pub updated: String,
     pub description: String,
+    /// The database's schema after this revision: the backend image
+    /// migrated to, by which revision, and the backup taken before
+    /// (null when unknown: records written before thebot noted it).
+    pub migration: Option<crate::release::record::Migration>,
+}
+
+/// One line of `thebot backups`: a backup taken before a migration.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BackupEntry {
+    /// The revision whose migration it preceded.
+    pub revision: u32,
+    pub time: String,
+    pub file: String,
+    pub claim: String,
+    /// Bytes, when the backup Job's log reported it.
+    pub size: Option<u64>,
+    /// The backend image the migration after it ran.
+    pub image: String,
+    /// The Job that wrote it.
+    pub job: String,
+    /// Still on the claim: among the newest `backup.keep` (the backup
+    /// Job deletes older files).
+    pub kept: bool,
+}
+
+/// The backups the records know of, oldest first.
+pub async fn backups(opts: &QueryOptions) -> Result<Vec<BackupEntry>, OpError> {
+    let (cluster, release) = locate(opts).await?;
+    let entries = Store::new(cluster.client.clone(), &release.namespace, &release.name)
+        .entries()
+        .await?;
+    Ok(backup_entries(&entries))
+}
+
+/// Each backup once (records carry the migration state forward), oldest
+/// first; `kept` by the newest record's `backup.keep`.
+pub fn backup_entries(entries: &[crate::release::store::Entry]) -> Vec<BackupEntry> {
+    let records: Vec<&crate::release::Record> = entries
+        .iter()
+        .filter_map(|e| e.record.as_ref().ok())
+        .collect();
+    let keep = records
+        .iter()
+        .max_by_key(|r| r.revision)
+        .and_then(|r| r.values.merged.pointer("/backup/keep"))
+        .and_then(serde_json::Value::as_u64)
+        .unwrap_or(3) as usize;
+    let mut out: Vec<BackupEntry> = Vec::new();
+    for r in records {
+        let Some(m) = &r.migration else { continue };
+        let Some(b) = &m.backup else { continue };
+        if out.iter().any(|e| e.file == b.file && e.claim == b.claim) {
+            continue;
+        }
+        out.push(BackupEntry {
+            revision: m.revision,
+            time: b.time.clone(),
+            file: b.file.clone(),
+            claim: b.claim.clone(),
+            size: b.size,
+            image: m.image.clone(),
+            job: b.job.clone(),
+            kept: true,
+        });
+    }
+    out.sort_by(|a, b| (&a.time, a.revision).cmp(&(&b.time, b.revision)));
+    let n = out.len();
+    for (i, e) in out.iter_mut().enumerate() {
+        e.kept = i + keep >= n;
+    }
+    out
 }
 
 /// One line of `thebot list`.
@@ -184,6 +256,7 @@ pub async fn history(opts: &QueryOptions, max: usize) -> Result<Vec<HistoryEntry
                 environment: r.environment.clone(),
                 updated: r.last_deployed.clone(),
                 description: r.description.clone(),
+                migration: r.migration.clone(),
             },
             Err(msg) => HistoryEntry {
                 revision: e.revision,
@@ -191,6 +264,7 @@ pub async fn history(opts: &QueryOptions, max: usize) -> Result<Vec<HistoryEntry
                 environment: String::new(),
                 updated: String::new(),
                 description: msg.clone(),
+                migration: None,
             },
         })
         .collect();

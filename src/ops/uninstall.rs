@@ -151,8 +151,9 @@ fn owned_objects(entries: &[Entry]) -> Vec<Object> {
     let mut objects: Vec<Object> = Vec::new();
     let mut seen = BTreeSet::new();
     for r in current.into_iter().chain(deployed) {
+        // The backup Job template is recorded, never applied as rendered.
         for o in manifest::from_stream(&r.manifest).unwrap_or_default() {
-            if seen.insert(Key::from(&o.id())) {
+            if !plan::is_engine_job(&o) && seen.insert(Key::from(&o.id())) {
                 objects.push(o);
             }
         }

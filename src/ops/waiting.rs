@@ -275,7 +275,8 @@ async fn storage_classes(cluster: &Cluster, tracker: &mut Tracker) {
     }
 }
 
-fn is_failed_job(v: &Value) -> bool {
+/// Whether a Job has failed for good.
+pub(crate) fn is_failed_job(v: &Value) -> bool {
     v.pointer("/status/conditions")
         .and_then(Value::as_array)
         .into_iter()

@@ -31,6 +31,19 @@ impl Stage {
 
 /// Annotation that marks a hook Job and the operations it runs on.
 pub const HOOK_ANNOTATION: &str = "thebot.io/hook";
+/// The hooks the engine runs itself, when it decides to (a backup before
+/// a migration), rather than with the stage-3 hooks: never applied as
+/// rendered, never in a release's inventory.
+pub const ENGINE_HOOKS: &[&str] = &["backup"];
+
+/// Whether an object is a Job the engine runs itself (`ENGINE_HOOKS`).
+pub fn is_engine_job(object: &Object) -> bool {
+    object.kind() == "Job"
+        && object
+            .annotation(HOOK_ANNOTATION)
+            .is_some_and(|h| ENGINE_HOOKS.contains(&h.trim()))
+}
+
 /// Annotation naming an object's stage.
 pub const STAGE_ANNOTATION: &str = "thebot.io/stage";
 /// Annotation naming the release that owns an object (`namespace/release`).

@@ -1,6 +1,7 @@
 //! Rules over a release's revisions (pure): the next revision number, the
 //! last deployed one, and which records `--history-max` may delete.
 
+use super::record::Migration;
 use super::store::Entry;
 use super::{Record, Status};
 
@@ -38,6 +39,27 @@ pub fn to_prune(entries: &[Entry], max: usize) -> Vec<u32> {
         .filter(|r| Some(*r) != keep)
         .take(excess)
         .collect()
+}
+
+/// The `SCHEMA` column of `history`: the backend tag the database was
+/// migrated to and by which revision (`1.5.0 (r2)`), `+backup` when a
+/// backup was taken before that migration, `migrated` on the revision
+/// whose migration Job ran; `-` when unknown.
+pub fn schema_column(migration: Option<&Migration>, revision: u32) -> String {
+    let Some(m) = migration else {
+        return "-".into();
+    };
+    let image = m.image.split('@').next().unwrap_or(&m.image);
+    let tag = image.rsplit_once(':').map_or(image, |(_, t)| t);
+    let mut out = if m.revision == revision {
+        format!("{tag} migrated")
+    } else {
+        format!("{tag} (r{})", m.revision)
+    };
+    if m.backup.is_some() && m.revision == revision {
+        out.push_str(" +backup");
+    }
+    out
 }
 
 #[cfg(test)]
@@ -84,5 +106,17 @@ mod tests {
         entries[1].record = Err("corrupt".into());
         assert!(last_deployed(&entries).is_none());
         assert_eq!(next_revision(&entries), 3);
+    }
+
+    #[test]
+    fn the_schema_column_says_where_the_database_is() {
+        let m = Migration {
+            image: "ghcr.io/the-bot/thebot-backend:1.5.0@sha256:00".into(),
+            revision: 2,
+            backup: None,
+        };
+        assert_eq!(schema_column(Some(&m), 2), "1.5.0 migrated");
+        assert_eq!(schema_column(Some(&m), 3), "1.5.0 (r2)");
+        assert_eq!(schema_column(None, 1), "-");
     }
 }

@@ -118,10 +118,48 @@ pub struct Record {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollback_of: Option<u32>,
     pub thebot_version: String,
+    /// The database's schema after this revision: the backend image whose
+    /// migration Job ran last, and the backup taken just before it. Absent
+    /// in records written before this field existed, and when no migration
+    /// Job has run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub migration: Option<Migration>,
     /// `user@host` of whoever wrote the revision.
     pub by: String,
     /// `sha256:<hex>` of this JSON with `digest` empty.
     pub digest: String,
+}
+
+/// Which backend image the database was last migrated by, in which
+/// revision, and the backup taken before that migration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Migration {
+    /// The image of the migration Job (`repository:tag[@digest]`).
+    pub image: String,
+    /// The revision whose migration Job ran.
+    pub revision: u32,
+    /// The backup taken before that migration (none at install, or when
+    /// backups are off).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup: Option<Backup>,
+}
+
+/// One backup file, taken by a backup Job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Backup {
+    /// The file name on the claim (`<release>-r<N>-<UTC timestamp>.dump`).
+    pub file: String,
+    /// The claim holding it.
+    pub claim: String,
+    /// When the backup Job was started (RFC 3339 UTC).
+    pub time: String,
+    /// Its size in bytes, when the Job's log reported it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    /// The Job that wrote it.
+    pub job: String,
 }
 
 /// Why a record could not be encoded or read.
@@ -247,6 +285,7 @@ pub(crate) mod tests {
             )],
             rollback_of: None,
             thebot_version: "0.1.0".into(),
+            migration: None,
             by: "me@host".into(),
             digest: String::new(),
         }
@@ -297,6 +336,47 @@ pub(crate) mod tests {
             v["inventory"][0],
             json!(["", "v1", "ConfigMap", "thebot-dev", "c"])
         );
+    }
+
+    /// A record as thebot wrote it before the migration state existed
+    /// (no `migration` key) still reads, digest included, and encodes to
+    /// the same JSON.
+    #[test]
+    fn a_record_without_migration_state_still_reads() {
+        let old = r#"{"schemaVersion":1,"name":"thebot-dev","namespace":"thebot-dev","environment":"dev","revision":1,"status":"deployed","description":"Install complete","firstDeployed":"2026-11-25T10:00:00Z","lastDeployed":"2026-11-25T10:00:05Z","values":{"layers":[],"merged":{}},"manifest":"","inventory":[],"thebotVersion":"0.1.0","by":"me@host","digest":""}"#;
+        let mut v: Value = serde_json::from_str(old).unwrap();
+        let unsigned = serde_json::to_vec(&v).unwrap();
+        v["digest"] = format!("sha256:{:x}", Sha256::digest(&unsigned)).into();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&serde_json::to_vec(&v).unwrap()).unwrap();
+        let r = decode(&gz.finish().unwrap()).expect("an old record reads");
+        assert_eq!(r.migration, None);
+        assert_eq!(r.revision, 1);
+        assert!(serde_json::to_value(&r).unwrap().get("migration").is_none());
+    }
+
+    #[test]
+    fn migration_state_round_trips() {
+        let mut r = sample(2, Status::Deployed);
+        r.migration = Some(Migration {
+            image: "ghcr.io/the-bot/thebot-backend:1.5.0".into(),
+            revision: 2,
+            backup: Some(Backup {
+                file: "thebot-dev-r2-20261206T200000Z.dump".into(),
+                claim: "thebot-dev-backups".into(),
+                time: "2026-12-06T20:00:00Z".into(),
+                size: None,
+                job: "thebot-dev-backup-0123abcd".into(),
+            }),
+        });
+        let bytes = encode(&mut r).unwrap();
+        assert_eq!(decode(&bytes).unwrap(), r);
+        let v = serde_json::to_value(&r).unwrap();
+        assert_eq!(
+            v["migration"]["backup"]["file"],
+            "thebot-dev-r2-20261206T200000Z.dump"
+        );
+        assert!(v["migration"]["backup"].get("size").is_none());
     }
 
     #[test]

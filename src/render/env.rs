@@ -29,10 +29,13 @@ impl Naming {
     }
 
     /// The image a component runs: postgresql, redis and frontend their
-    /// own; everything else the backend image.
+    /// own, the database's backup tools postgresql's; everything else the
+    /// backend image.
     fn image_key(component: &str) -> &str {
         match component {
             "frontend" | "postgresql" | "redis" => component,
+            // pg_dump and pg_restore run from the database's image.
+            "backup" | "backups" | "restore" => "postgresql",
             _ => "backend",
         }
     }

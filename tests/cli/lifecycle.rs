@@ -84,8 +84,17 @@ fn rollback_skips_a_failed_revision_and_reapplies_the_recorded_manifest() {
         "ghcr.io/the-bot/thebot-backend:1.5.0"
     );
 
-    sim.thebot(&["rollback", "--wait=false", "1", "-n", "thebot-dev"])
-        .ok();
+    // Revision 1 runs 1.4.0 on a database 1.5.0 migrated: refused
+    // without the flag (dbsafe.rs).
+    sim.thebot(&[
+        "rollback",
+        "--wait=false",
+        "1",
+        "-n",
+        "thebot-dev",
+        "--allow-schema-mismatch",
+    ])
+    .ok();
     assert_eq!(manifest(&sim, 5), manifest(&sim, 1));
     sim.thebot(&["rollback", "--wait=false", "9", "-n", "thebot-dev"])
         .fails_with(1, &["revision 9 does not exist"]);
@@ -112,8 +121,15 @@ fn rollback_does_not_rerun_migrations() {
         .iter()
         .map(|j| j["metadata"]["name"].as_str().unwrap().to_string())
         .collect();
-    sim.thebot(&["rollback", "--wait=false", "-n", "thebot-dev"])
-        .ok();
+    // Back to 1.4.0 on a database 1.5.0 migrated: the user allows it.
+    sim.thebot(&[
+        "rollback",
+        "--wait=false",
+        "-n",
+        "thebot-dev",
+        "--allow-schema-mismatch",
+    ])
+    .ok();
     let jobs: Vec<String> = sim
         .list("/apis/batch/v1/namespaces/thebot-dev/jobs")
         .iter()

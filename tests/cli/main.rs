@@ -1,6 +1,7 @@
 //! End-to-end tests of the `thebot` binary, one module per area.
 
 mod atomic;
+mod dbsafe;
 mod engine;
 mod failfast;
 mod finding;

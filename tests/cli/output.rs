@@ -237,6 +237,7 @@ struct HistoryEntry {
     environment: String,
     updated: String,
     description: String,
+    migration: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Deserialize)]

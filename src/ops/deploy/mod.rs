@@ -17,6 +17,7 @@
 //! from outside (`ops::atomic`).
 
 mod adopt;
+mod backup;
 mod identify;
 mod inflight;
 mod locked;
@@ -91,6 +92,9 @@ pub struct DeployOptions {
     pub preflight: super::preflight::Preflight,
     pub manifests: Option<PathBuf>,
     pub releases: Option<PathBuf>,
+    /// `rollback --allow-schema-mismatch`: roll back to a backend older
+    /// than the database's last migration (warned, not refused).
+    pub allow_schema_mismatch: bool,
 }
 
 /// What a successful deploy did.
@@ -155,9 +159,14 @@ async fn run(
 
     let draft = plan::draft(mode, opts, &bundle, &cluster, new_layers).await?;
     state.release = Some(draft.release.clone());
+    schema_check(draft.crossing(), opts, sink)?;
     let discovery = preflight::check(mode, opts, &cluster, &draft, &bundle, sink).await?;
     let locked = locked::lock(mode, opts, &cluster, &draft.release, state, sink).await?;
     let plan = plan::complete(draft, &locked.entries, &bundle, &cluster).await?;
+    // Again under the lock: the records may have changed since the draft.
+    if !opts.allow_schema_mismatch {
+        schema_check(plan.crossing.as_ref(), opts, &super::events::Silent)?;
+    }
     let recorded = revision::record_pending(mode, plan, locked, state, sink).await?;
     let target = rollout::Target {
         cluster: &cluster,
@@ -167,4 +176,19 @@ async fn run(
     };
     let changes = rollout::roll_out(&target, &recorded, state, sink).await?;
     revision::record_deployed(opts, recorded, changes, state, sink).await
+}
+
+/// A rollback across a migration: refused (exit 1, nothing written), or
+/// warned about with `--allow-schema-mismatch`.
+fn schema_check(
+    crossing: Option<&backup::Crossing>,
+    opts: &DeployOptions,
+    sink: &dyn Sink,
+) -> Result<(), OpError> {
+    let Some(c) = crossing else { return Ok(()) };
+    if opts.allow_schema_mismatch {
+        sink.event(super::events::Event::Warning(c.allowed()));
+        return Ok(());
+    }
+    Err(OpError::Failed(c.refusal()))
 }

@@ -6,6 +6,7 @@
 
 use serde_json::Value;
 
+use super::backup::{self, Crossing};
 use super::identify::{entries, identify};
 use super::{DeployOptions, Mode, secrets};
 use crate::bundle::Bundle;
@@ -29,9 +30,20 @@ pub struct Plan {
     pub objects: Vec<Object>,
     pub notes: String,
     pub rollback_of: Option<u32>,
+    /// The rendered backup Job (`backup.enabled`), run by the engine
+    /// before a migration; not among `objects`.
+    pub backup: Option<Object>,
+    /// A rollback that would run old code on a newer schema.
+    pub crossing: Option<Crossing>,
 }
 
 impl Plan {
+    /// What the record's manifest holds: the objects and the backup Job
+    /// template (which is never in the inventory).
+    pub fn recorded_objects(&self) -> Vec<Object> {
+        self.objects.iter().chain(&self.backup).cloned().collect()
+    }
+
     /// The objects applied: all of them, except that a rollback skips
     /// hook Jobs not annotated for it (a migration is not re-run backwards).
     pub fn to_apply(&self) -> Vec<Object> {
@@ -69,6 +81,7 @@ enum Source {
         objects: Vec<Object>,
         env: String,
         merged: Value,
+        crossing: Option<Crossing>,
     },
 }
 
@@ -78,6 +91,15 @@ impl Draft {
         match &self.source {
             Source::Values { first, .. } => &first.objects,
             Source::Revision { objects, .. } => objects,
+        }
+    }
+
+    /// A rollback that would run old code on a newer schema, as the
+    /// records said when the draft was made.
+    pub fn crossing(&self) -> Option<&Crossing> {
+        match &self.source {
+            Source::Revision { crossing, .. } => crossing.as_ref(),
+            Source::Values { .. } => None,
         }
     }
 
@@ -119,9 +141,11 @@ pub async fn draft(
             let plan = rollback_target(&entries(cluster, &release).await?, to)?;
             Source::Revision {
                 to,
-                objects: plan.objects,
+                // The backup Job too: the render is checked whole.
+                objects: plan.recorded_objects(),
                 env: plan.env,
                 merged: plan.merged,
+                crossing: plan.crossing,
             }
         }
         Mode::Install | Mode::Upgrade { .. } => {
@@ -168,13 +192,19 @@ pub async fn complete(
             first,
         } => {
             let rendered = secrets::fill(cluster, bundle, &target, first).await?;
+            let (engine, objects): (Vec<Object>, Vec<Object>) = rendered
+                .objects
+                .into_iter()
+                .partition(crate::plan::is_engine_job);
             Ok(Plan {
                 env,
                 layers,
                 merged: target.values.merged,
-                objects: rendered.objects,
+                objects,
                 notes: rendered.notes,
                 rollback_of: None,
+                backup: engine.into_iter().next(),
+                crossing: None,
             })
         }
     }
@@ -227,18 +257,24 @@ pub(crate) fn rollback_target(entries: &[Entry], to: Option<u32>) -> Result<Plan
                 )
             })?,
     };
+    let all: Vec<Object> = manifest::from_stream(&record.manifest).map_err(|e| {
+        OpError::Failed(format!(
+            "revision {}: its manifest cannot be read: {e}",
+            record.revision
+        ))
+    })?;
+    let crossing = backup::crossing(record, &all, entries);
+    let (engine, objects): (Vec<Object>, Vec<Object>) =
+        all.into_iter().partition(crate::plan::is_engine_job);
     Ok(Plan {
         env: record.environment.clone(),
         layers: record.values.layers.clone(),
         merged: record.values.merged.clone(),
-        objects: manifest::from_stream(&record.manifest).map_err(|e| {
-            OpError::Failed(format!(
-                "revision {}: its manifest cannot be read: {e}",
-                record.revision
-            ))
-        })?,
+        crossing,
+        objects,
         notes: String::new(),
         rollback_of: Some(record.revision),
+        backup: engine.into_iter().next(),
     })
 }
 

@@ -52,6 +52,9 @@ pub async fn record_pending(
     let previous = history::last_deployed(&entries).cloned();
     state.previous = previous.as_ref().map(|p| p.revision);
     let mut rec = pending_record(&plan, &release, revision, previous.as_ref());
+    // The schema stays where the last migration left it until this
+    // revision's migration Job runs (stages).
+    rec.migration = super::backup::last_migration(&entries).cloned();
     // The size limit is checked here, before anything is applied.
     state.check_lock()?;
     let rv = store.create(&mut rec).await?;
@@ -98,7 +101,7 @@ fn pending_record(
             layers: plan.layers.clone(),
             merged: plan.merged.clone(),
         },
-        manifest: manifest::to_stream(&plan.objects),
+        manifest: manifest::to_stream(&plan.recorded_objects()),
         inventory: plan
             .objects
             .iter()
@@ -106,6 +109,7 @@ fn pending_record(
             .collect(),
         rollback_of: plan.rollback_of,
         thebot_version: env!("CARGO_PKG_VERSION").to_string(),
+        migration: None,
         by: record::who(),
         digest: String::new(),
     }

@@ -43,6 +43,13 @@ pub async fn roll_out(
         force_for: &force_for,
         release,
         deadline: t.deadline,
+        revision: recorded.revision,
+        // No data before an install, and a rollback runs no migration.
+        backup: recorded
+            .plan
+            .backup
+            .as_ref()
+            .filter(|_| recorded.previous.is_some() && recorded.plan.rollback_of.is_none()),
     };
     let mut changes = stages.run(objects, state, sink).await?;
     if let Some(prev) = &recorded.previous {

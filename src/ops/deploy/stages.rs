@@ -2,8 +2,8 @@
 //! data, prepare (hook Jobs), app. Each stage is applied with server-side
 //! apply, then awaited before the next one starts.
 
-use super::DeployOptions;
 use super::inflight::InFlight;
+use super::{DeployOptions, backup};
 use crate::apply::live::LiveIndex;
 use crate::apply::{self, Action, Change, handover, ownership};
 use crate::cluster::{Cluster, Discovery};
@@ -12,6 +12,7 @@ use crate::ops::events::{Event, Sink};
 use crate::ops::session::ReleaseRef;
 use crate::ops::{OpError, waiting};
 use crate::plan::{self, Stage};
+use crate::release::record::{Backup, Migration};
 
 pub struct Stages<'a> {
     pub cluster: &'a Cluster,
@@ -22,6 +23,11 @@ pub struct Stages<'a> {
     pub force_for: &'a [ObjectId],
     pub release: &'a ReleaseRef,
     pub deadline: tokio::time::Instant,
+    /// The revision being rolled out (names the backup file).
+    pub revision: u32,
+    /// The rendered backup Job, when this is an upgrade of a deployed
+    /// release with backups on: run before a migration that will run.
+    pub backup: Option<&'a Object>,
 }
 
 impl Stages<'_> {
@@ -55,9 +61,34 @@ impl Stages<'_> {
                 stage,
                 objects: batch.len(),
             });
+            // The migration Job runs when it is new (its spec changed) or
+            // failed last time; a backup comes first.
+            let migration = match stage {
+                Stage::Prepare => backup::migration_job(batch.iter().copied()).filter(|m| {
+                    self.live
+                        .get(&m.id())
+                        .is_none_or(|l| waiting::is_failed_job(&l.value))
+                }),
+                _ => None,
+            };
+            let taken = match (migration, self.backup) {
+                (Some(_), Some(template)) => Some(
+                    self.take_backup(template, objects, &mut waiting, sink)
+                        .await?,
+                ),
+                _ => None,
+            };
             state.refused = Some(stage);
             let applied = self.apply_stage(stage, &batch, sink).await?;
             state.refused = None;
+            // The migration has begun: the record says so even if it fails.
+            if let (Some(m), Some((rec, _))) = (migration, state.pending.as_mut()) {
+                rec.migration = Some(Migration {
+                    image: backup::first_image(m).unwrap_or_default(),
+                    revision: self.revision,
+                    backup: taken,
+                });
+            }
             state.applied.push(stage);
             state.created.extend(
                 applied
@@ -152,6 +183,67 @@ impl Stages<'_> {
             .await;
         }
         Ok(())
+    }
+
+    /// The backup Job before a migration: created under its own name,
+    /// awaited; its failure stops the rollout before the migration.
+    async fn take_backup(
+        &self,
+        template: &Object,
+        objects: &[Object],
+        waiting: &mut Option<waiting::Waiting>,
+        sink: &dyn Sink,
+    ) -> Result<Backup, OpError> {
+        // One instant, to the second, for the file name and the record.
+        let now = k8s_openapi::jiff::Timestamp::now();
+        let now = now.round(k8s_openapi::jiff::Unit::Second).unwrap_or(now);
+        let file = backup::file_name(&self.release.name, self.revision, now);
+        let job = backup::concrete(template, &self.release.name, &file);
+        let claim = backup::claim_of(&job);
+        sink.event(Event::Info(format!(
+            "backup before the migration: {} writes {file} to PersistentVolumeClaim {claim}",
+            job.id()
+        )));
+        let stopped = "\nthe backup before the migration failed: the upgrade stopped before the migration Job (the previous revision keeps serving)";
+        let apply::Applied { changes, .. } = apply::apply(
+            &self.cluster.client,
+            self.discovery,
+            &[&job],
+            self.live,
+            &self.opts.apply,
+            &[],
+        )
+        .await
+        .map_err(|e| OpError::from(e).with_suffix(stopped))?;
+        // Awaited even with --wait=false: the migration must not start first.
+        if waiting.is_none() {
+            *waiting = Some(self.start_waiting(objects).await);
+        }
+        let w = waiting.as_mut().expect("waiting started");
+        w.wait_stage(self.cluster, &[&job], &changes, self.deadline, sink)
+            .await
+            .map_err(|e| e.with_suffix(stopped))?;
+        let size = backup::size_of(self.cluster, &self.release.namespace, job.name(), &file).await;
+        sink.event(Event::Info(format!(
+            "backup taken: {file} ({}) on PersistentVolumeClaim {claim}",
+            size.map_or("size not reported".to_string(), |s| format!("{s} bytes"))
+        )));
+        waiting::delete_old_hooks(
+            self.cluster,
+            self.discovery,
+            &[&job],
+            &self.release.name,
+            &self.release.namespace,
+            sink,
+        )
+        .await;
+        Ok(Backup {
+            file,
+            claim,
+            time: now.to_string(),
+            size,
+            job: job.name().to_string(),
+        })
     }
 
     /// A workload that gains an autoscaler gives up `spec.replicas`.
