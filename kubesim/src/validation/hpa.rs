@@ -88,7 +88,11 @@ fn scaling_rules(r: &Value, path: &str, out: &mut Vec<Cause>) {
     if let Some(w) = r.get("stabilizationWindowSeconds").and_then(Value::as_i64) {
         let field = format!("{path}.stabilizationWindowSeconds");
         if w < 0 {
-            out.push(invalid_num(&field, w, "must be greater than or equal to zero"));
+            out.push(invalid_num(
+                &field,
+                w,
+                "must be greater than or equal to zero",
+            ));
         }
         if w > MAX_WINDOW {
             out.push(invalid_num(

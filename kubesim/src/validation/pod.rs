@@ -69,6 +69,7 @@ pub fn pod_spec_with_claims(
     );
     scheduling::tolerations(spec, prefix, out);
     scheduling::affinity(spec, prefix, out);
+    scheduling::topology_spread(spec, prefix, out);
     if let Some(r) = spec.and_then(|s| s.get("restartPolicy")) {
         one_of(out, &format!("{prefix}.restartPolicy"), Some(r), restart);
     }
