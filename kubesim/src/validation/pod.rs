@@ -54,6 +54,7 @@ pub fn pod_spec_with_claims(
             let path = format!("{prefix}.{field}[{i}]");
             container(c, &path, &volumes, &mut names, out);
             let sidecar = c.get("restartPolicy").and_then(Value::as_str) == Some("Always");
+            container_restart(c, &path, field == "initContainers", out);
             probes::container(c, &path, field == "initContainers" && !sidecar, out);
             security::container(
                 c.get("securityContext"),
@@ -72,6 +73,23 @@ pub fn pod_spec_with_claims(
     scheduling::topology_spread(spec, prefix, out);
     if let Some(r) = spec.and_then(|s| s.get("restartPolicy")) {
         one_of(out, &format!("{prefix}.restartPolicy"), Some(r), restart);
+    }
+}
+
+/// A container's own `restartPolicy`: only `Always` (a sidecar), and
+/// only on init containers.
+fn container_restart(c: &Value, path: &str, init: bool, out: &mut Vec<Cause>) {
+    let Some(r) = c.get("restartPolicy").filter(|v| !v.is_null()) else {
+        return;
+    };
+    let field = format!("{path}.restartPolicy");
+    if init {
+        let r = r.as_str().unwrap_or("");
+        if r != "Always" {
+            out.push(Cause::not_supported(&field, &format!("{r:?}"), ALWAYS));
+        }
+    } else {
+        out.push(Cause::forbidden(&field, "may not be set for non-init containers"));
     }
 }
 
@@ -227,6 +245,36 @@ mod tests {
                 "spec.containers[2].resources.requests[cpu]",
                 "spec.containers[2].resources.requests",
                 "spec.restartPolicy",
+            ]
+        );
+    }
+
+    #[test]
+    fn container_restart_policy_only_always_on_init_containers() {
+        let ok = json!({"initContainers": [{"name": "proxy", "image": "p", "restartPolicy": "Always"}],
+            "containers": [{"name": "web", "image": "w"}]});
+        assert_eq!(fields(ok), Vec::<String>::new());
+        let mut out = Vec::new();
+        let bad = json!({"initContainers": [{"name": "proxy", "image": "p", "restartPolicy": "OnFailure"}],
+            "containers": [{"name": "web", "image": "w", "restartPolicy": "Always"}]});
+        pod_spec(Some(&bad), "spec", ANY_RESTART, &mut out);
+        let got: Vec<(String, &str, String)> = out
+            .into_iter()
+            .map(|c| (c.field.unwrap(), c.reason, c.message))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "spec.initContainers[0].restartPolicy".to_string(),
+                    "FieldValueNotSupported",
+                    "Unsupported value: \"OnFailure\": supported values: \"Always\"".to_string()
+                ),
+                (
+                    "spec.containers[0].restartPolicy".to_string(),
+                    "FieldValueForbidden",
+                    "Forbidden: may not be set for non-init containers".to_string()
+                ),
             ]
         );
     }
