@@ -89,7 +89,10 @@ fn container_restart(c: &Value, path: &str, init: bool, out: &mut Vec<Cause>) {
             out.push(Cause::not_supported(&field, &format!("{r:?}"), ALWAYS));
         }
     } else {
-        out.push(Cause::forbidden(&field, "may not be set for non-init containers"));
+        out.push(Cause::forbidden(
+            &field,
+            "may not be set for non-init containers",
+        ));
     }
 }
 

@@ -1,6 +1,7 @@
 //! A pod's `volumes` as `ValidateVolumes` checks them: names, exactly one
 //! source, and the common sources' own fields (configMap, secret,
-//! projected and downwardAPI items and modes, emptyDir sizeLimit,
+//! projected and downwardAPI items and modes, downwardAPI field and
+//! resource references, emptyDir sizeLimit,
 //! persistentVolumeClaim claimName, hostPath path and type).
 
 use std::collections::HashSet;
@@ -77,6 +78,7 @@ fn source(kind: &str, src: &Value, path: &str, out: &mut Vec<Cause>) {
                     out.push(Cause::required_bare(&format!("{ipath}.path")));
                 }
                 local_path(p, &format!("{ipath}.path"), out);
+                downward_source(it, &ipath, out);
                 mode(it, "mode", &ipath, out);
             }
         }
@@ -121,6 +123,45 @@ fn source(kind: &str, src: &Value, path: &str, out: &mut Vec<Cause>) {
             }
         }
         _ => {}
+    }
+}
+
+/// `validVolumeDownwardAPIFieldPathExpressions`, sorted.
+const VOLUME_FIELD_PATHS: &[&str] = &[
+    "metadata.annotations",
+    "metadata.labels",
+    "metadata.name",
+    "metadata.namespace",
+    "metadata.uid",
+];
+
+/// A downwardAPI file's source: a field or a container's resource, not
+/// both (`validateDownwardAPIVolumeFile`).
+fn downward_source(it: &Value, ipath: &str, out: &mut Vec<Cause>) {
+    let get = |f: &str| it.get(f).filter(|v| !v.is_null());
+    match (get("fieldRef"), get("resourceFieldRef")) {
+        (Some(f), r) => {
+            super::env::object_field_selector(
+                f,
+                &format!("{ipath}.fieldRef"),
+                VOLUME_FIELD_PATHS,
+                out,
+            );
+            if r.is_some() {
+                out.push(Cause::invalid(
+                    ipath,
+                    "resource",
+                    "fieldRef and resourceFieldRef can not be specified simultaneously",
+                ));
+            }
+        }
+        (None, Some(r)) => {
+            super::env::resource_field_ref(r, &format!("{ipath}.resourceFieldRef"), true, out)
+        }
+        (None, None) => out.push(Cause::required(
+            ipath,
+            "one of fieldRef and resourceFieldRef is required",
+        )),
     }
 }
 
@@ -248,6 +289,47 @@ mod tests {
         assert_eq!(
             got[3].2,
             "Invalid value: \"/etc/x\": must be a relative path"
+        );
+    }
+
+    #[test]
+    fn downward_api_files_need_one_valid_source() {
+        let ok = json!([{"name": "d", "downwardAPI": {"items": [
+            {"path": "labels", "fieldRef": {"fieldPath": "metadata.labels"}},
+            {"path": "mem", "resourceFieldRef": {"containerName": "web", "resource": "limits.memory", "divisor": "1Mi"}}]}}]);
+        assert_eq!(causes(ok), []);
+        let bad = json!([{"name": "d", "downwardAPI": {"items": [
+            {"path": "a"},
+            {"path": "b", "fieldRef": {"fieldPath": "spec.nodeName"}},
+            {"path": "c", "resourceFieldRef": {"resource": "limits.cpu"}},
+            {"path": "e", "fieldRef": {"fieldPath": "metadata.name"},
+             "resourceFieldRef": {"containerName": "web", "resource": "limits.cpu"}}]}}]);
+        let got = causes(bad);
+        let i = "s.volumes[0].downwardAPI.items";
+        assert_eq!(
+            got.iter()
+                .map(|(f, r, _)| (f.clone(), *r))
+                .collect::<Vec<_>>(),
+            [
+                (format!("{i}[0]"), "FieldValueRequired"),
+                (
+                    format!("{i}[1].fieldRef.fieldPath"),
+                    "FieldValueNotSupported"
+                ),
+                (
+                    format!("{i}[2].resourceFieldRef.containerName"),
+                    "FieldValueRequired"
+                ),
+                (format!("{i}[3]"), "FieldValueInvalid"),
+            ]
+        );
+        assert_eq!(
+            got[0].2,
+            "Required value: one of fieldRef and resourceFieldRef is required"
+        );
+        assert_eq!(
+            got[3].2,
+            "Invalid value: \"resource\": fieldRef and resourceFieldRef can not be specified simultaneously"
         );
     }
 }
