@@ -18,6 +18,7 @@
 mod config;
 pub mod decode;
 mod env;
+mod events;
 mod fields;
 mod hpa;
 mod network;
@@ -217,6 +218,22 @@ static KINDS: &[KindChecks] = &[
         ..NONE
     },
     KindChecks {
+        kind: "Event",
+        rules: &[|o, out| events::event(o, false, out)],
+        ..NONE
+    },
+    KindChecks {
+        group: "events.k8s.io",
+        kind: "Event",
+        rules: &[|o, out| events::event(o, true, out)],
+        ..NONE
+    },
+    KindChecks {
+        kind: "ServiceAccount",
+        rules: &[service_account],
+        ..NONE
+    },
+    KindChecks {
         group: "coordination.k8s.io",
         kind: "Lease",
         non_negative: &["spec.leaseTransitions"],
@@ -224,6 +241,17 @@ static KINDS: &[KindChecks] = &[
         ..NONE
     },
 ];
+
+/// A ServiceAccount's references need a name. Stricter than the real
+/// server (`ValidateServiceAccount` checks only metadata): a reference
+/// without a name points at nothing.
+fn service_account(o: &Value, out: &mut Vec<Cause>) {
+    for list in ["secrets", "imagePullSecrets"] {
+        for (i, r) in fields::items(Some(o), list).iter().enumerate() {
+            required(out, &format!("{list}[{i}].name"), r.get("name"));
+        }
+    }
+}
 
 fn get<'a>(v: &'a Value, path: &[&str]) -> Option<&'a Value> {
     path.iter().try_fold(v, |cur, k| cur.get(k))
@@ -362,6 +390,27 @@ mod tests {
         assert_eq!(
             e.message,
             "Deployment.apps \"web\" is invalid: [spec.template.metadata.labels: Invalid value: map[string]string{\"app\":\"web\"}: `selector` does not match template `labels`, spec.selector: Invalid value: v1.LabelSelector{MatchLabels:map[string]string{\"app\":\"web2\"}, MatchExpressions:[]v1.LabelSelectorRequirement(nil)}: field is immutable]"
+        );
+    }
+
+    #[test]
+    fn service_account_references_need_names() {
+        let sa = crate::resources::find("", "v1", "serviceaccounts")
+            .unwrap()
+            .1;
+        let ok = map(
+            json!({"metadata": {"name": "bot"}, "secrets": [{"name": "tok"}],
+            "imagePullSecrets": [{"name": "registry"}]}),
+        );
+        assert!(validate_create(sa, "bot", &ok).is_ok());
+        let bad = map(
+            json!({"metadata": {"name": "bot"}, "secrets": [{"namespace": "x"}],
+            "imagePullSecrets": [{"name": ""}]}),
+        );
+        let e = validate_create(sa, "bot", &bad).unwrap_err();
+        assert_eq!(
+            e.message,
+            "ServiceAccount \"bot\" is invalid: [secrets[0].name: Required value, imagePullSecrets[0].name: Required value]"
         );
     }
 
