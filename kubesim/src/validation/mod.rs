@@ -27,6 +27,7 @@ mod probes;
 mod scheduling;
 mod security;
 mod selectors;
+mod unvalidated;
 mod volumes;
 mod workloads;
 

@@ -9,6 +9,7 @@ use std::collections::HashSet;
 use serde_json::Value;
 
 use super::fields::{dns_label, duplicate, invalid_num, items, quantity};
+use super::unvalidated;
 use crate::error::Cause;
 
 const MODE_MSG: &str = "must be a number between 0 and 0777 (octal), both inclusive";
@@ -71,23 +72,23 @@ fn source(kind: &str, src: &Value, path: &str, out: &mut Vec<Cause>) {
         }
         "downwardAPI" => {
             mode(src, "defaultMode", path, out);
-            for (i, it) in items(Some(src), "items").iter().enumerate() {
-                let ipath = format!("{path}.items[{i}]");
-                let p = it.get("path").and_then(Value::as_str).unwrap_or("");
-                if p.is_empty() {
-                    out.push(Cause::required_bare(&format!("{ipath}.path")));
-                }
-                local_path(p, &format!("{ipath}.path"), out);
-                downward_source(it, &ipath, out);
-                mode(it, "mode", &ipath, out);
-            }
+            downward_items(src, path, out);
         }
         "projected" => {
             mode(src, "defaultMode", path, out);
             for (i, p) in items(Some(src), "sources").iter().enumerate() {
+                let ppath = format!("{path}.sources[{i}]");
                 for inner in ["configMap", "secret"] {
                     if let Some(x) = p.get(inner).filter(|v| !v.is_null()) {
-                        key_to_paths(x, &format!("{path}.sources[{i}].{inner}"), out);
+                        key_to_paths(x, &format!("{ppath}.{inner}"), out);
+                    }
+                }
+                if let Some(d) = p.get("downwardAPI").filter(|v| !v.is_null()) {
+                    downward_items(d, &format!("{ppath}.downwardAPI"), out);
+                }
+                for (k, v) in p.as_object().into_iter().flatten() {
+                    if !v.is_null() && !unvalidated::PROJECTED_SOURCES.contains(&k.as_str()) {
+                        out.push(unvalidated::refuse(&format!("{ppath}.{k}")));
                     }
                 }
             }
@@ -122,8 +123,33 @@ fn source(kind: &str, src: &Value, path: &str, out: &mut Vec<Cause>) {
                 ));
             }
         }
+        k if !unvalidated::VOLUME_SOURCES.contains(&k) && !src.is_null() => {
+            out.push(unvalidated::refuse(path));
+        }
         _ => {}
     }
+}
+
+/// A downwardAPI volume's or projection's `items`.
+fn downward_items(src: &Value, path: &str, out: &mut Vec<Cause>) {
+    for (i, it) in items(Some(src), "items").iter().enumerate() {
+        let ipath = format!("{path}.items[{i}]");
+        let p = it.get("path").and_then(Value::as_str).unwrap_or("");
+        if p.is_empty() {
+            out.push(Cause::required_bare(&format!("{ipath}.path")));
+        }
+        local_path(p, &format!("{ipath}.path"), out);
+        downward_source(it, &ipath, out);
+        mode(it, "mode", &ipath, out);
+    }
+}
+
+/// `validateLocalDescendingPath`: relative, without `..` steps.
+pub fn descending_path(p: &str, field: &str, out: &mut Vec<Cause>) {
+    if p.starts_with('/') {
+        out.push(Cause::invalid(field, p, "must be a relative path"));
+    }
+    no_backsteps(p, field, out);
 }
 
 /// `validVolumeDownwardAPIFieldPathExpressions`, sorted.
