@@ -610,3 +610,95 @@ fn scale_writes_refuse_negative_replicas_as_the_scale() {
     assert_eq!(got.status, 200, "{}", got.text());
     assert_eq!(r.c.get(&scale).json()["spec"]["replicas"], 4);
 }
+
+#[test]
+fn spread_behavior_and_unvalidated_fields_through_the_api() {
+    let r = Replay::new(&[]);
+    // Neutral values of refused fields pass, as do the new rules' valid
+    // forms, through create and a server-side apply.
+    let mut d = deployment("neutral");
+    let spec = &mut d["spec"]["template"]["spec"];
+    spec["hostNetwork"] = json!(false);
+    spec["hostPID"] = json!(false);
+    spec["priority"] = json!(0);
+    spec["hostAliases"] = json!([]);
+    spec["topologySpreadConstraints"] = json!([{"maxSkew": 1,
+        "topologyKey": "topology.kubernetes.io/zone", "whenUnsatisfiable": "ScheduleAnyway",
+        "labelSelector": {"matchLabels": {"app": "v"}}}]);
+    let created = r.c.post_json(DEPLOYMENTS, &d);
+    assert_eq!(created.status, 201, "{}", created.text());
+    let applied = r.c.patch(
+        &format!("{DEPLOYMENTS}/neutral?fieldManager=t&force=true"),
+        "application/apply-patch+yaml",
+        &d,
+    );
+    assert_eq!(applied.status, 200, "{}", applied.text());
+
+    let mut d = deployment("refused");
+    let spec = &mut d["spec"]["template"]["spec"];
+    spec["hostAliases"] = json!([{"ip": "10.0.0.1", "hostnames": ["db"]}]);
+    spec["priority"] = json!(100);
+    spec["topologySpreadConstraints"] = json!([{"maxSkew": 0,
+        "topologyKey": "zone", "whenUnsatisfiable": "Sometimes"}]);
+    spec["volumes"] = json!([{"name": "cache", "nfs": {"server": "nfs", "path": "/"}}]);
+    let s = "spec.template.spec";
+    let got = r.c.post_json(DEPLOYMENTS, &d);
+    assert_eq!(
+        refused(&got),
+        [
+            pair(&format!("{s}.volumes[0].nfs"), "FieldValueForbidden"),
+            pair(
+                &format!("{s}.topologySpreadConstraints[0].maxSkew"),
+                "FieldValueInvalid"
+            ),
+            pair(
+                &format!("{s}.topologySpreadConstraints[0].whenUnsatisfiable"),
+                "FieldValueNotSupported"
+            ),
+            pair(&format!("{s}.hostAliases"), "FieldValueForbidden"),
+            pair(&format!("{s}.priority"), "FieldValueForbidden"),
+        ]
+    );
+    assert!(
+        message(&got).contains(&format!("{s}.hostAliases: Forbidden: kubesim does not validate this field yet (a real server may accept it): remove it or extend kubesim/src/validation")),
+        "{}",
+        message(&got)
+    );
+    // Nothing was stored.
+    assert_eq!(r.c.get(&format!("{DEPLOYMENTS}/refused")).status, 404);
+
+    let hpas = "/apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers";
+    let hpa = |behavior: Value| {
+        json!({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+            "metadata": {"name": "h"}, "spec": {"scaleTargetRef": {"apiVersion": "apps/v1",
+                "kind": "Deployment", "name": "web"}, "maxReplicas": 5, "behavior": behavior}})
+    };
+    let ok = r.c.post_json(
+        &format!("{hpas}?dryRun=All"),
+        &hpa(json!({"scaleDown": {"stabilizationWindowSeconds": 300,
+            "policies": [{"type": "Percent", "value": 50, "periodSeconds": 60}]}})),
+    );
+    assert_eq!(ok.status, 201, "{}", ok.text());
+    let got = r.c.post_json(
+        hpas,
+        &hpa(json!({"scaleUp": {"selectPolicy": "Fastest",
+            "policies": [{"type": "Pods", "value": 4, "periodSeconds": 3600}]}})),
+    );
+    assert_eq!(
+        message(&got),
+        "HorizontalPodAutoscaler.autoscaling \"h\" is invalid: [spec.behavior.scaleUp.selectPolicy: Unsupported value: \"Fastest\": supported values: \"Disabled\", \"Max\", \"Min\", spec.behavior.scaleUp.policies[0].periodSeconds: Invalid value: 3600: must be less than or equal to 1800]"
+    );
+
+    // Client-written Events: the legacy rules of core v1.
+    let ev = |ns: &str| {
+        json!({"apiVersion": "v1", "kind": "Event", "metadata": {"name": format!("e-{ns}")},
+            "involvedObject": {"kind": "Pod", "name": "p", "namespace": ns},
+            "reason": "Test", "message": "hi", "type": "Normal"})
+    };
+    let events = "/api/v1/namespaces/default/events";
+    assert_eq!(r.c.post_json(events, &ev("default")).status, 201);
+    assert_eq!(
+        refused(&r.c.post_json(events, &ev("other"))),
+        [pair("involvedObject.namespace", "FieldValueInvalid")]
+    );
+}
