@@ -271,6 +271,21 @@ fn resource_source(src: &Value, path: &str, container: bool, out: &mut Vec<Cause
             &format!("{path}.name"),
             "must specify a resource name",
         ));
+    } else if name.contains('/') {
+        // Extended and native qualified names: not validated yet.
+        out.push(super::unvalidated::refuse(&format!("{path}.name")));
+    } else {
+        // `ValidateContainerResourceName` of an unqualified name.
+        validate::qualified_name_causes(&format!("{path}.name"), name, out);
+        let standard = ["cpu", "memory", "ephemeral-storage"].contains(&name)
+            || name.starts_with("hugepages-");
+        if !standard {
+            out.push(Cause::invalid(
+                &format!("{path}.name"),
+                name,
+                "must be a standard resource for containers",
+            ));
+        }
     }
     if container {
         match src.get("container").and_then(Value::as_str).unwrap_or("") {
@@ -483,6 +498,27 @@ mod tests {
         out.into_iter()
             .map(|c| (c.field.unwrap(), c.reason, c.message))
             .collect()
+    }
+
+    #[test]
+    fn resource_metric_names() {
+        let m = |name: &str| {
+            json!([{"type": "Resource", "resource": {"name": name,
+                "target": {"type": "Utilization", "averageUtilization": 50}}}])
+        };
+        assert_eq!(fields(m("memory")), []);
+        assert_eq!(
+            causes(m("gpu")),
+            [(
+                "spec.metrics[0].resource.name".to_string(),
+                "FieldValueInvalid",
+                "Invalid value: \"gpu\": must be a standard resource for containers".to_string()
+            )]
+        );
+        assert_eq!(
+            fields(m("nvidia.com/gpu")),
+            [p("resource.name", "FieldValueForbidden")]
+        );
     }
 
     #[test]
