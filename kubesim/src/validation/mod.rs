@@ -9,9 +9,9 @@
 //! finds earlier, while decoding the body into the typed object.
 //!
 //! # Caveats
-//! Not every rule of the real server is here (topology spread, HPA
-//! behavior, the rarer volume sources and pod fields are not checked: the
-//! README lists them); where kubesim is unsure it refuses (see the README). Messages
+//! Not every rule of the real server is here: the fields whose rules are
+//! missing are refused ([`unvalidated`], listed in the README) unless they
+//! hold a neutral value, so nothing is silently accepted. Messages
 //! that embed a Go struct dump are shortened (`{...}`) or carry made-up
 //! pointers (a PDB's spec).
 
