@@ -127,10 +127,19 @@ static KINDS: &[KindChecks] = &[
             "spec.replicas",
             "spec.minReadySeconds",
             "spec.revisionHistoryLimit",
+            "spec.updateStrategy.rollingUpdate.partition",
         ],
         enums: &[
             ("spec.podManagementPolicy", &["OrderedReady", "Parallel"]),
             ("spec.updateStrategy.type", &["OnDelete", "RollingUpdate"]),
+            (
+                "spec.persistentVolumeClaimRetentionPolicy.whenDeleted",
+                &["Retain", "Delete"],
+            ),
+            (
+                "spec.persistentVolumeClaimRetentionPolicy.whenScaled",
+                &["Retain", "Delete"],
+            ),
         ],
         rules: &[
             workloads::selector_matches_template,
@@ -152,9 +161,11 @@ static KINDS: &[KindChecks] = &[
         group: "apps",
         kind: "DaemonSet",
         non_negative: &["spec.minReadySeconds", "spec.revisionHistoryLimit"],
+        enums: &[("spec.updateStrategy.type", &["RollingUpdate", "OnDelete"])],
         rules: &[
             workloads::selector_matches_template,
             workloads::apps_template,
+            workloads::daemonset_rolling_update,
         ],
         ..NONE
     },
@@ -191,7 +202,7 @@ static KINDS: &[KindChecks] = &[
         ],
         enums: &[("spec.concurrencyPolicy", &["Allow", "Forbid", "Replace"])],
         required: &["spec.schedule"],
-        rules: &[workloads::cronjob_template],
+        rules: &[workloads::cronjob_template, unvalidated::schedule],
         ..NONE
     },
     KindChecks {
@@ -292,6 +303,7 @@ fn object_causes(rt: &ResourceType, obj: &Value) -> Vec<Cause> {
     for rule in k.rules {
         rule(obj, &mut out);
     }
+    unvalidated::object(rt.group, rt.kind, obj, &mut out);
     out
 }
 
@@ -391,6 +403,185 @@ mod tests {
         assert_eq!(
             e.message,
             "Deployment.apps \"web\" is invalid: [spec.template.metadata.labels: Invalid value: map[string]string{\"app\":\"web\"}: `selector` does not match template `labels`, spec.selector: Invalid value: v1.LabelSelector{MatchLabels:map[string]string{\"app\":\"web2\"}, MatchExpressions:[]v1.LabelSelectorRequirement(nil)}: field is immutable]"
+        );
+    }
+
+    fn invalid_fields(
+        group: &str,
+        version: &str,
+        plural: &str,
+        obj: Value,
+    ) -> Vec<(String, &'static str)> {
+        let rt = crate::resources::find(group, version, plural).unwrap().1;
+        match validate_create(rt, "x", &map(obj)) {
+            Ok(()) => Vec::new(),
+            Err(e) => e
+                .details
+                .unwrap()
+                .causes
+                .into_iter()
+                .map(|c| (c.field.unwrap(), c.reason))
+                .collect(),
+        }
+    }
+
+    fn pairs(v: &[(&str, &'static str)]) -> Vec<(String, &'static str)> {
+        v.iter().map(|(f, r)| (f.to_string(), *r)).collect()
+    }
+
+    #[test]
+    fn other_kinds_rules() {
+        let svc = |spec: Value| {
+            let mut spec = spec;
+            spec["ports"] = json!([{"port": 80}]);
+            json!({"metadata": {"name": "x"}, "spec": spec})
+        };
+        assert_eq!(
+            invalid_fields(
+                "",
+                "v1",
+                "services",
+                svc(json!({"sessionAffinity": "ClientIP",
+                "sessionAffinityConfig": {"clientIP": {"timeoutSeconds": 10800}}}))
+            ),
+            []
+        );
+        assert_eq!(
+            invalid_fields(
+                "",
+                "v1",
+                "services",
+                svc(json!({"sessionAffinity": "ClientIP",
+                "sessionAffinityConfig": {"clientIP": {"timeoutSeconds": 0}},
+                "allocateLoadBalancerNodePorts": true}))
+            ),
+            pairs(&[
+                (
+                    "spec.sessionAffinityConfig.clientIP.timeoutSeconds",
+                    "FieldValueInvalid"
+                ),
+                ("spec.allocateLoadBalancerNodePorts", "FieldValueForbidden"),
+            ])
+        );
+        assert_eq!(
+            invalid_fields(
+                "",
+                "v1",
+                "services",
+                svc(json!({"sessionAffinity": "None",
+                "sessionAffinityConfig": {"clientIP": {"timeoutSeconds": 10}}}))
+            ),
+            pairs(&[("spec.sessionAffinityConfig", "FieldValueForbidden")])
+        );
+        let np = |egress: Value| {
+            json!({"metadata": {"name": "x"}, "spec": {"podSelector": {"matchExpressions": [
+                {"key": "app", "operator": "In", "values": ["web"]}]}, "egress": egress}})
+        };
+        assert_eq!(
+            invalid_fields(
+                "networking.k8s.io",
+                "v1",
+                "networkpolicies",
+                np(
+                    json!([{"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}}}]}])
+                )
+            ),
+            []
+        );
+        assert_eq!(
+            invalid_fields(
+                "networking.k8s.io",
+                "v1",
+                "networkpolicies",
+                np(
+                    json!([{"to": [{}, {"podSelector": {"matchExpressions": [{"key": "a", "operator": "Has"}]}}]}])
+                )
+            ),
+            pairs(&[
+                ("spec.egress[0].to[0]", "FieldValueRequired"),
+                (
+                    "spec.egress[0].to[1].podSelector.matchExpressions[0].operator",
+                    "FieldValueInvalid"
+                ),
+            ])
+        );
+        assert_eq!(
+            invalid_fields(
+                "",
+                "v1",
+                "persistentvolumeclaims",
+                json!({"spec": {
+                "storageClassName": "Fast_SSD", "accessModes": ["ReadWriteOnce"],
+                "resources": {"requests": {"storage": "1Gi"}}}})
+            ),
+            pairs(&[("spec.storageClassName", "FieldValueInvalid")])
+        );
+        let ds = |ru: Value| {
+            json!({"spec": {"selector": {"matchLabels": {"a": "b"}}, "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": ru},
+                "template": {"metadata": {"labels": {"a": "b"}}, "spec": {"containers": [{"name": "c", "image": "i"}]}}}})
+        };
+        assert_eq!(
+            invalid_fields(
+                "apps",
+                "v1",
+                "daemonsets",
+                ds(json!({"maxUnavailable": 1, "maxSurge": 0}))
+            ),
+            []
+        );
+        assert_eq!(
+            invalid_fields(
+                "apps",
+                "v1",
+                "daemonsets",
+                ds(json!({"maxUnavailable": "10%", "maxSurge": 1}))
+            ),
+            pairs(&[(
+                "spec.updateStrategy.rollingUpdate.maxSurge",
+                "FieldValueInvalid"
+            )])
+        );
+        assert_eq!(
+            invalid_fields(
+                "apps",
+                "v1",
+                "daemonsets",
+                ds(json!({"maxUnavailable": 0, "maxSurge": "0%"}))
+            ),
+            pairs(&[(
+                "spec.updateStrategy.rollingUpdate.maxUnavailable",
+                "FieldValueInvalid"
+            )])
+        );
+        let mut sts = ds(json!(null));
+        sts["spec"]["updateStrategy"] =
+            json!({"type": "RollingUpdate", "rollingUpdate": {"partition": -1}});
+        sts["spec"]["persistentVolumeClaimRetentionPolicy"] =
+            json!({"whenDeleted": "Keep", "whenScaled": "Delete"});
+        assert_eq!(
+            invalid_fields("apps", "v1", "statefulsets", sts),
+            pairs(&[
+                (
+                    "spec.updateStrategy.rollingUpdate.partition",
+                    "FieldValueInvalid"
+                ),
+                (
+                    "spec.persistentVolumeClaimRetentionPolicy.whenDeleted",
+                    "FieldValueNotSupported"
+                ),
+            ])
+        );
+        let cj = |schedule: &str| {
+            json!({"spec": {"schedule": schedule, "jobTemplate": {"spec": {"template": {"spec": {
+                "restartPolicy": "Never", "containers": [{"name": "c", "image": "i"}]}}}}}})
+        };
+        assert_eq!(
+            invalid_fields("batch", "v1", "cronjobs", cj("*/15 * * * *")),
+            []
+        );
+        assert_eq!(
+            invalid_fields("batch", "v1", "cronjobs", cj("every minute")),
+            pairs(&[("spec.schedule", "FieldValueForbidden")])
         );
     }
 

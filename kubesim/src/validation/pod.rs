@@ -98,6 +98,7 @@ fn pod_fields(spec: &Value, prefix: &str, out: &mut Vec<Cause>) {
             dns_label(out, &field(f), s(f));
         }
     }
+    crate::validate::label_causes(&field("nodeSelector"), spec.get("nodeSelector"), out);
     match spec.get("dnsPolicy").and_then(Value::as_str) {
         None => {}
         Some("") => out.push(Cause::required_bare(&field("dnsPolicy"))),
@@ -413,6 +414,7 @@ mod tests {
             "volumes": [{"name": "d", "emptyDir": {}}]});
         assert_eq!(all(ok), []);
         let bad = json!({"serviceAccountName": "Bot", "hostname": "web.0", "dnsPolicy": "None",
+            "nodeSelector": {"disk": "fast ssd"},
             "activeDeadlineSeconds": 0, "hostNetwork": true, "hostPID": true, "shareProcessNamespace": true,
             "readinessGates": [{"conditionType": "not ok"}],
             "containers": [{"name": "web", "image": "w", "terminationMessagePolicy": "Stdout",
@@ -439,6 +441,7 @@ mod tests {
                 ),
                 ("spec.serviceAccountName", "FieldValueInvalid"),
                 ("spec.hostname", "FieldValueInvalid"),
+                ("spec.nodeSelector", "FieldValueInvalid"),
                 ("spec.dnsConfig", "FieldValueRequired"),
                 ("spec.activeDeadlineSeconds", "FieldValueInvalid"),
                 ("spec.containers[0].ports[0].hostPort", "FieldValueInvalid"),

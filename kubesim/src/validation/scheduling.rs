@@ -285,7 +285,7 @@ pub fn topology_spread(spec: Option<&Value>, prefix: &str, out: &mut Vec<Cause>)
 }
 
 /// `ValidateLabelSelector` (label values strictly checked).
-fn label_selector(s: &Value, spath: &str, out: &mut Vec<Cause>) {
+pub(super) fn label_selector(s: &Value, spath: &str, out: &mut Vec<Cause>) {
     crate::validate::label_causes(&format!("{spath}.matchLabels"), s.get("matchLabels"), out);
     for (j, r) in items(Some(s), "matchExpressions").iter().enumerate() {
         requirement(r, &format!("{spath}.matchExpressions[{j}]"), false, out);

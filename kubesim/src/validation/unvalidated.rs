@@ -30,6 +30,8 @@ enum Neutral {
     Bool(bool),
     /// Absent, null, or an object whose only field `name` is one of these.
     Named(&'static [&'static str]),
+    /// Absent, null, or a list of these strings only.
+    List(&'static [&'static str]),
 }
 
 impl Neutral {
@@ -47,6 +49,10 @@ impl Neutral {
                 Neutral::Str(ok) => v.as_str().is_some_and(|s| ok.contains(&s)),
                 Neutral::Int(n) => v.as_i64() == Some(n),
                 Neutral::Bool(b) => v.as_bool() == Some(b),
+                Neutral::List(ok) => v.as_array().is_some_and(|a| {
+                    a.iter()
+                        .all(|x| x.as_str().is_some_and(|s| ok.contains(&s)))
+                }),
                 Neutral::Named(ok) => v.as_object().is_some_and(|m| {
                     m.len() == 1
                         && m.get("name")
@@ -57,7 +63,7 @@ impl Neutral {
     }
 }
 
-use Neutral::{Bool, Empty, Int, Named, Str};
+use Neutral::{Bool, Empty, Int, List, Named, Str};
 
 /// Refused paths under a pod spec (`[*]`: each item of a list).
 static POD_SPEC: &[(&str, Neutral)] = &[
@@ -127,6 +133,91 @@ static CONTAINER: &[(&str, Neutral)] = &[
     ("volumeMounts[*].recursiveReadOnly", Str(&["Disabled"])),
 ];
 
+/// Refused paths of other kinds' objects: (group, kind, rows).
+static OBJECTS: &[(&str, &str, &[(&str, Neutral)])] = &[
+    (
+        "",
+        "Service",
+        &[
+            ("spec.externalIPs", Empty),
+            ("spec.loadBalancerSourceRanges", Empty),
+            ("spec.loadBalancerIP", Empty),
+            ("spec.loadBalancerClass", Empty),
+            ("spec.healthCheckNodePort", Int(0)),
+            ("spec.trafficDistribution", Empty),
+            // What the real server (and kubesim) sets on a single-stack
+            // cluster.
+            ("spec.ipFamilies", List(&["IPv4"])),
+            ("spec.ipFamilyPolicy", Str(&["SingleStack"])),
+        ],
+    ),
+    (
+        "networking.k8s.io",
+        "NetworkPolicy",
+        &[
+            ("spec.ingress[*].from[*].ipBlock", Empty),
+            ("spec.egress[*].to[*].ipBlock", Empty),
+            ("spec.ingress[*].ports[*].endPort", Empty),
+            ("spec.egress[*].ports[*].endPort", Empty),
+        ],
+    ),
+    (
+        "",
+        "PersistentVolumeClaim",
+        &[
+            ("spec.dataSource", Empty),
+            ("spec.dataSourceRef", Empty),
+            ("spec.selector", Empty),
+            ("spec.volumeAttributesClassName", Empty),
+        ],
+    ),
+    (
+        "batch",
+        "Job",
+        &[
+            ("spec.podFailurePolicy", Empty),
+            ("spec.successPolicy", Empty),
+            ("spec.backoffLimitPerIndex", Empty),
+            ("spec.maxFailedIndexes", Empty),
+            ("spec.managedBy", Str(&["kubernetes.io/job-controller"])),
+            ("spec.manualSelector", Bool(false)),
+        ],
+    ),
+    (
+        "batch",
+        "CronJob",
+        &[
+            ("spec.timeZone", Empty),
+            ("spec.jobTemplate.spec.podFailurePolicy", Empty),
+            ("spec.jobTemplate.spec.successPolicy", Empty),
+            ("spec.jobTemplate.spec.backoffLimitPerIndex", Empty),
+            ("spec.jobTemplate.spec.maxFailedIndexes", Empty),
+            (
+                "spec.jobTemplate.spec.managedBy",
+                Str(&["kubernetes.io/job-controller"]),
+            ),
+            ("spec.jobTemplate.spec.manualSelector", Bool(false)),
+        ],
+    ),
+    (
+        "apps",
+        "StatefulSet",
+        &[
+            ("spec.ordinals", Empty),
+            ("spec.updateStrategy.rollingUpdate.maxUnavailable", Empty),
+        ],
+    ),
+];
+
+/// Refusals for the fields of `obj` (of `group`/`kind`) outside pod specs.
+pub fn object(group: &str, kind: &str, obj: &Value, out: &mut Vec<Cause>) {
+    for (g, k, rows) in OBJECTS {
+        if *g == group && *k == kind {
+            table(obj, "", rows, out);
+        }
+    }
+}
+
 /// The volume sources kubesim validates; any other is refused.
 pub const VOLUME_SOURCES: &[&str] = &[
     "configMap",
@@ -157,11 +248,68 @@ fn table(v: &Value, prefix: &str, rows: &[(&str, Neutral)], out: &mut Vec<Cause>
         let segs: Vec<&str> = path.split('.').collect();
         walk(v, &segs, prefix, &mut |field, x| {
             if !neutral.accepts(x) {
-                out.push(refuse(field));
+                out.push(refuse(field.trim_start_matches('.')));
             }
         });
     }
 }
+
+/// A CronJob schedule kubesim can vouch for: a macro (`@daily`...) or
+/// five fields of numbers, `*`, ranges, steps and lists (names such as
+/// `MON` or `JAN` are not checked). Anything else is refused as not
+/// validated: the real server parses it with robfig/cron.
+pub fn schedule(obj: &Value, out: &mut Vec<Cause>) {
+    let Some(s) = obj.pointer("/spec/schedule").and_then(Value::as_str) else {
+        return;
+    };
+    if s.is_empty() {
+        return;
+    }
+    const MACROS: &[&str] = &[
+        "@yearly",
+        "@annually",
+        "@monthly",
+        "@weekly",
+        "@daily",
+        "@midnight",
+        "@hourly",
+    ];
+    const RANGES: [(u32, u32); 5] = [(0, 59), (0, 23), (1, 31), (1, 12), (0, 7)];
+    let fields: Vec<&str> = s.split_whitespace().collect();
+    let number = |x: &str, (lo, hi): (u32, u32)| {
+        !x.is_empty()
+            && x.bytes().all(|b| b.is_ascii_digit())
+            && x.parse::<u32>().is_ok_and(|n| (lo..=hi).contains(&n))
+    };
+    let part_ok = |p: &str, r: (u32, u32)| {
+        let (base, step) = match p.split_once('/') {
+            Some((b, st)) => (b, Some(st)),
+            None => (p, None),
+        };
+        let step_ok = step
+            .is_none_or(|st| !st.is_empty() && st.bytes().all(|b| b.is_ascii_digit()) && st != "0");
+        let base_ok = base == "*"
+            || base == "?"
+            || match base.split_once('-') {
+                Some((a, b)) => {
+                    number(a, r) && number(b, r) && a.parse::<u32>().ok() <= b.parse::<u32>().ok()
+                }
+                None => number(base, r),
+            };
+        step_ok && base_ok
+    };
+    let ok = MACROS.contains(&s.trim())
+        || (fields.len() == 5
+            && fields
+                .iter()
+                .zip(RANGES)
+                .all(|(f, r)| f.split(',').all(|p| part_ok(p, r))));
+    if !ok {
+        out.push(refuse("spec.schedule"));
+    }
+}
+
+/// The volume sources kubesim validates
 
 /// Visits the values at `segs` under `v` (a `name[*]` segment: each item).
 fn walk(v: &Value, segs: &[&str], path: &str, visit: &mut dyn FnMut(&str, &Value)) {
@@ -191,6 +339,59 @@ mod tests {
             assert_eq!(c.message, format!("Forbidden: {MESSAGE}"));
         }
         out.into_iter().map(|c| c.field.unwrap()).collect()
+    }
+
+    #[test]
+    fn schedules_kubesim_cannot_vouch_for_are_refused() {
+        let check = |s: &str| {
+            let mut out = Vec::new();
+            schedule(&json!({"spec": {"schedule": s}}), &mut out);
+            out.into_iter()
+                .map(|c| c.field.unwrap())
+                .collect::<Vec<_>>()
+        };
+        for ok in [
+            "*/5 * * * *",
+            "0 3 * * 1-5",
+            "15,45 0-23/2 1 1,6 0",
+            "@daily",
+            "@hourly",
+        ] {
+            assert_eq!(check(ok), Vec::<String>::new(), "{ok}");
+        }
+        for bad in [
+            "every day",
+            "* * * *",
+            "60 * * * *",
+            "0 0 * * MON",
+            "TZ=UTC 0 0 * * *",
+            "*/0 * * * *",
+        ] {
+            assert_eq!(check(bad), ["spec.schedule"], "{bad}");
+        }
+    }
+
+    #[test]
+    fn other_kinds_refuse_their_unvalidated_fields() {
+        let mut out = Vec::new();
+        let svc = json!({"spec": {"ipFamilies": ["IPv4"], "ipFamilyPolicy": "SingleStack",
+            "healthCheckNodePort": 0, "externalIPs": []}});
+        object("", "Service", &svc, &mut out);
+        assert!(out.is_empty());
+        let svc = json!({"spec": {"ipFamilies": ["IPv4", "IPv6"], "externalIPs": ["1.2.3.4"]}});
+        object("", "Service", &svc, &mut out);
+        let np = json!({"spec": {"egress": [{"to": [{"podSelector": {}}, {"ipBlock": {"cidr": "10.0.0.0/8"}}]}]}});
+        object("networking.k8s.io", "NetworkPolicy", &np, &mut out);
+        assert_eq!(
+            out.into_iter()
+                .map(|c| c.field.unwrap())
+                .collect::<Vec<_>>(),
+            [
+                "spec.externalIPs",
+                "spec.ipFamilies",
+                "spec.egress[0].to[1].ipBlock"
+            ]
+        );
     }
 
     #[test]
