@@ -133,8 +133,11 @@ static CONTAINER: &[(&str, Neutral)] = &[
     ("volumeMounts[*].recursiveReadOnly", Str(&["Disabled"])),
 ];
 
+/// Refused paths and the values accepted anyway.
+type Rows = &'static [(&'static str, Neutral)];
+
 /// Refused paths of other kinds' objects: (group, kind, rows).
-static OBJECTS: &[(&str, &str, &[(&str, Neutral)])] = &[
+static OBJECTS: &[(&str, &str, Rows)] = &[
     (
         "",
         "Service",
@@ -308,8 +311,6 @@ pub fn schedule(obj: &Value, out: &mut Vec<Cause>) {
         out.push(refuse("spec.schedule"));
     }
 }
-
-/// The volume sources kubesim validates
 
 /// Visits the values at `segs` under `v` (a `name[*]` segment: each item).
 fn walk(v: &Value, segs: &[&str], path: &str, visit: &mut dyn FnMut(&str, &Value)) {
