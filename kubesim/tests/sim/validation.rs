@@ -702,3 +702,45 @@ fn spread_behavior_and_unvalidated_fields_through_the_api() {
         [pair("involvedObject.namespace", "FieldValueInvalid")]
     );
 }
+
+#[test]
+fn other_kinds_refuse_unvalidated_fields_and_strict_events_through_the_api() {
+    let r = Replay::new(&[]);
+    let np = |peer: Value| {
+        json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": {"name": "np"}, "spec": {"podSelector": {},
+                "policyTypes": ["Egress"], "egress": [{"to": [peer]}]}})
+    };
+    let nps = "/apis/networking.k8s.io/v1/namespaces/default/networkpolicies";
+    let ok = r.c.post_json(
+        &format!("{nps}?dryRun=All"),
+        &np(json!({"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}}})),
+    );
+    assert_eq!(ok.status, 201, "{}", ok.text());
+    assert_eq!(
+        refused(&r.c.post_json(nps, &np(json!({"ipBlock": {"cidr": "10.0.0.0/8"}})))),
+        [pair("spec.egress[0].to[0].ipBlock", "FieldValueForbidden")]
+    );
+    let svc = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"},
+        "spec": {"ports": [{"port": 80}], "externalIPs": ["203.0.113.9"]}});
+    assert_eq!(
+        refused(&r.c.post_json("/api/v1/namespaces/default/services", &svc)),
+        [pair("spec.externalIPs", "FieldValueForbidden")]
+    );
+    // events.k8s.io/v1 gets the strict rules.
+    let events = "/apis/events.k8s.io/v1/namespaces/default/events";
+    let ev = |ty: &str| {
+        json!({"apiVersion": "events.k8s.io/v1", "kind": "Event", "metadata": {"name": format!("e-{}", ty.to_lowercase())},
+            "regarding": {"kind": "Pod", "name": "p", "namespace": "default"},
+            "eventTime": "2026-01-01T00:00:00.000000Z", "reportingController": "example.com/ctl",
+            "reportingInstance": "ctl-1", "action": "Sync", "reason": "Synced", "note": "ok", "type": ty})
+    };
+    let created = r.c.post_json(events, &ev("Normal"));
+    assert_eq!(created.status, 201, "{}", created.text());
+    let got = r.c.post_json(events, &ev("Info"));
+    assert_eq!(refused(&got), [pair("type", "FieldValueInvalid")]);
+    assert_eq!(
+        message(&got),
+        "Event.events.k8s.io \"e-info\" is invalid: type: Invalid value: \"\": has invalid value: Info"
+    );
+}
