@@ -286,10 +286,14 @@ fn template(s: &mut Map<String, Value>) {
 }
 
 fn pod_spec(s: &mut Map<String, Value>) {
+    let host_network = s.get("hostNetwork") == Some(&Value::Bool(true));
     for list in ["containers", "initContainers"] {
         if let Some(Value::Array(cs)) = s.get_mut(list) {
             for c in cs.iter_mut().filter_map(Value::as_object_mut) {
                 container(c);
+                if host_network {
+                    host_network_ports(c);
+                }
             }
         }
     }
@@ -313,6 +317,20 @@ fn pod_spec(s: &mut Map<String, Value>) {
     }
     or(s, "securityContext", json!({}));
     or(s, "schedulerName", json!("default-scheduler"));
+}
+
+/// `defaultHostNetworkPorts`: on the host network a port's hostPort is
+/// its containerPort.
+fn host_network_ports(c: &mut Map<String, Value>) {
+    if let Some(Value::Array(ports)) = c.get_mut("ports") {
+        for p in ports.iter_mut().filter_map(Value::as_object_mut) {
+            if p.get("hostPort").and_then(Value::as_i64).unwrap_or(0) == 0
+                && let Some(cp) = p.get("containerPort").cloned()
+            {
+                p.insert("hostPort".into(), cp);
+            }
+        }
+    }
 }
 
 fn container(c: &mut Map<String, Value>) {

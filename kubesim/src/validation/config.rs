@@ -103,6 +103,13 @@ pub fn secret_type(obj: &Value, out: &mut Vec<Cause>) {
 }
 
 pub fn pvc(obj: &Value, out: &mut Vec<Cause>) {
+    if let Some(c) = at(obj, "spec.storageClassName")
+        .and_then(Value::as_str)
+        .filter(|c| !c.is_empty())
+    {
+        // `ValidateClassName`: a DNS subdomain.
+        super::fields::dns_subdomain(out, "spec.storageClassName", c);
+    }
     let modes = items(at(obj, "spec"), "accessModes");
     if modes.is_empty() {
         out.push(Cause::required(

@@ -98,7 +98,7 @@ fn value_from(e: &Value, from: &Value, path: &str, out: &mut Vec<Cause>) {
     }
     if let Some(r) = from.get("resourceFieldRef").filter(|v| !v.is_null()) {
         sources += 1;
-        resource_field_ref(r, &format!("{path}.resourceFieldRef"), out);
+        resource_field_ref(r, &format!("{path}.resourceFieldRef"), false, out);
     }
     for src in ["configMapKeyRef", "secretKeyRef"] {
         if let Some(r) = from.get(src).filter(|v| !v.is_null()) {
@@ -133,6 +133,11 @@ fn key_selector(r: &Value, path: &str, out: &mut Vec<Cause>) {
 
 /// `validateObjectFieldSelector` with the env's field paths.
 fn field_ref(f: &Value, path: &str, out: &mut Vec<Cause>) {
+    object_field_selector(f, path, FIELD_PATHS, out);
+}
+
+/// `validateObjectFieldSelector` with the field paths `allowed`.
+pub(super) fn object_field_selector(f: &Value, path: &str, allowed: &[&str], out: &mut Vec<Cause>) {
     // apiVersion is defaulted to v1.
     let version = f.get("apiVersion").and_then(Value::as_str).unwrap_or("v1");
     if version.is_empty() {
@@ -162,26 +167,26 @@ fn field_ref(f: &Value, path: &str, out: &mut Vec<Cause>) {
             "metadata.labels" => crate::validate::qualified_name_causes(path, sub, out),
             _ => out.push(Cause::invalid(path, base, "does not support subscript")),
         }
-    } else if !FIELD_PATHS.contains(&fp) {
+    } else if !allowed.contains(&fp) {
         out.push(Cause::not_supported(
             &format!("{path}.fieldPath"),
             &format!("{fp:?}"),
-            FIELD_PATHS,
+            allowed,
         ));
     }
 }
 
-/// `validateContainerResourceFieldSelector` (an env's: containerName
-/// optional).
-///
-/// # Caveats
-/// The divisor is not checked.
-fn resource_field_ref(r: &Value, path: &str, out: &mut Vec<Cause>) {
+/// `validateContainerResourceFieldSelector`: the resource (a volume's
+/// also needs `containerName`), and the divisor.
+pub(super) fn resource_field_ref(r: &Value, path: &str, volume: bool, out: &mut Vec<Cause>) {
     let res = r.get("resource").and_then(Value::as_str).unwrap_or("");
     let hugepages = ["limits.hugepages-", "requests.hugepages-"]
         .iter()
         .any(|p| res.starts_with(p));
-    if res.is_empty() {
+    let container = r.get("containerName").and_then(Value::as_str).unwrap_or("");
+    if volume && container.is_empty() {
+        out.push(Cause::required_bare(&format!("{path}.containerName")));
+    } else if res.is_empty() {
         out.push(Cause::required_bare(&format!("{path}.resource")));
     } else if !RESOURCE_PATHS.contains(&res) && !hugepages {
         out.push(Cause::not_supported(
@@ -189,6 +194,46 @@ fn resource_field_ref(r: &Value, path: &str, out: &mut Vec<Cause>) {
             &format!("{res:?}"),
             RESOURCE_PATHS,
         ));
+    }
+    divisor(res, r.get("divisor"), path, out);
+}
+
+const MEMORY_DIVISORS: &[&str] = &[
+    "1", "1k", "1M", "1G", "1T", "1P", "1E", "1Ki", "1Mi", "1Gi", "1Ti", "1Pi", "1Ei",
+];
+const MEMORY_DIVISORS_MSG: &str = "only divisor's values 1, 1k, 1M, 1G, 1T, 1P, 1E, 1Ki, 1Mi, 1Gi, 1Ti, 1Pi, 1Ei are supported with the";
+
+/// `validateContainerResourceDivisor`: a divisor other than zero (unset)
+/// must be, in canonical form, one of the values the resource allows.
+/// The bad value the server shows is the resource, not the divisor.
+fn divisor(res: &str, d: Option<&Value>, path: &str, out: &mut Vec<Cause>) {
+    let Some(d) = d.filter(|v| !v.is_null()) else {
+        return;
+    };
+    let text = super::fields::quantity_text(d);
+    if super::fields::quantity(d) == Some(0) {
+        return;
+    }
+    // Exponent forms and what does not parse stay as sent: never allowed.
+    let canonical = crate::ssa::defaults::canonical_quantity(&text).unwrap_or(text);
+    let (allowed, what): (&[&str], &str) = match res {
+        "limits.cpu" | "requests.cpu" => (&["1m", "1"], "cpu"),
+        "limits.memory" | "requests.memory" => (MEMORY_DIVISORS, "memory"),
+        "limits.ephemeral-storage" | "requests.ephemeral-storage" => {
+            (MEMORY_DIVISORS, "local ephemeral storage")
+        }
+        r if r.starts_with("limits.hugepages-") || r.starts_with("requests.hugepages-") => {
+            (MEMORY_DIVISORS, "hugepages")
+        }
+        _ => return,
+    };
+    if !allowed.contains(&canonical.as_str()) {
+        let why = if what == "cpu" {
+            "only divisor's values 1m and 1 are supported with the cpu resource".to_string()
+        } else {
+            format!("{MEMORY_DIVISORS_MSG} {what} resource")
+        };
+        out.push(Cause::invalid(&format!("{path}.divisor"), res, &why));
     }
 }
 
@@ -279,5 +324,45 @@ mod tests {
                 ("c.envFrom", "FieldValueInvalid"),
             ]
         );
+    }
+
+    #[test]
+    fn resource_divisors_per_resource() {
+        let env = |res: &str, d: Value| json!({"env": [{"name": "X", "valueFrom": {"resourceFieldRef": {"resource": res, "divisor": d}}}]});
+        for (res, d) in [
+            ("limits.cpu", json!("1m")),
+            ("requests.cpu", json!("1000m")),
+            ("limits.cpu", json!(1)),
+            ("limits.memory", json!("1Mi")),
+            ("requests.memory", json!("1024Ki")),
+            ("limits.ephemeral-storage", json!("1G")),
+            ("limits.hugepages-2Mi", json!("1Ki")),
+            ("limits.memory", json!("0")),
+        ] {
+            assert_eq!(causes(env(res, d.clone())), [], "{res} {d}");
+        }
+        let path = "c.env[0].valueFrom.resourceFieldRef.divisor".to_string();
+        assert_eq!(
+            causes(env("limits.cpu", json!("10m"))),
+            [(
+                path.clone(),
+                "FieldValueInvalid",
+                "Invalid value: \"limits.cpu\": only divisor's values 1m and 1 are supported with the cpu resource".to_string()
+            )]
+        );
+        assert_eq!(
+            causes(env("requests.memory", json!("-1Mi"))),
+            [(
+                path.clone(),
+                "FieldValueInvalid",
+                "Invalid value: \"requests.memory\": only divisor's values 1, 1k, 1M, 1G, 1T, 1P, 1E, 1Ki, 1Mi, 1Gi, 1Ti, 1Pi, 1Ei are supported with the memory resource".to_string()
+            )]
+        );
+        // 1024 is not 1Ki: the server compares canonical strings.
+        assert_eq!(
+            causes(env("limits.ephemeral-storage", json!("1024"))).len(),
+            1
+        );
+        assert_eq!(causes(env("limits.hugepages-1Gi", json!("2Mi"))).len(), 1);
     }
 }

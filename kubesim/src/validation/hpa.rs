@@ -1,7 +1,8 @@
 //! HorizontalPodAutoscalers as autoscaling's `ValidateHorizontalPodAutoscaler`
 //! checks them: the target reference, replica bounds, and each metric:
 //! its type, exactly the matching source, the source's identifiers and
-//! its target (type, positive values, the fields each source needs).
+//! its target (type, positive values, the fields each source needs), and
+//! the scaling behavior (windows, select policies, each policy).
 
 use serde_json::Value;
 
@@ -64,6 +65,89 @@ pub fn hpa(obj: &Value, out: &mut Vec<Cause>) {
     }
     for (i, m) in items(at(obj, "spec"), "metrics").iter().enumerate() {
         metric(m, &format!("spec.metrics[{i}]"), out);
+    }
+    if let Some(b) = at(obj, "spec.behavior").filter(|v| !v.is_null()) {
+        for dir in ["scaleUp", "scaleDown"] {
+            if let Some(r) = b.get(dir).filter(|v| !v.is_null()) {
+                scaling_rules(r, &format!("spec.behavior.{dir}"), out);
+            }
+        }
+    }
+}
+
+/// `validSelectPolicyTypesList` and `validPolicyTypesList` (sorted).
+const SELECT_POLICIES: &[&str] = &["Disabled", "Max", "Min"];
+const POLICY_TYPES: &[&str] = &["Percent", "Pods"];
+const MAX_WINDOW: i64 = 3600;
+const MAX_PERIOD: i64 = 1800;
+
+/// `validateScalingRules`. Policies left out are defaulted by the real
+/// server (v2 `GenerateHPAScaleUpRules`), so only an explicit empty list
+/// lacks a policy.
+fn scaling_rules(r: &Value, path: &str, out: &mut Vec<Cause>) {
+    if let Some(w) = r.get("stabilizationWindowSeconds").and_then(Value::as_i64) {
+        let field = format!("{path}.stabilizationWindowSeconds");
+        if w < 0 {
+            out.push(invalid_num(
+                &field,
+                w,
+                "must be greater than or equal to zero",
+            ));
+        }
+        if w > MAX_WINDOW {
+            out.push(invalid_num(
+                &field,
+                w,
+                &format!("must be less than or equal to {MAX_WINDOW}"),
+            ));
+        }
+    }
+    if let Some(s) = r.get("selectPolicy").and_then(Value::as_str)
+        && !SELECT_POLICIES.contains(&s)
+    {
+        out.push(Cause::not_supported(
+            &format!("{path}.selectPolicy"),
+            &format!("{s:?}"),
+            SELECT_POLICIES,
+        ));
+    }
+    let ppath = format!("{path}.policies");
+    if r.get("policies")
+        .and_then(Value::as_array)
+        .is_some_and(Vec::is_empty)
+    {
+        out.push(Cause::required(&ppath, "must specify at least one Policy"));
+    }
+    for (i, p) in items(Some(r), "policies").iter().enumerate() {
+        let path = format!("{ppath}[{i}]");
+        let ty = p.get("type").and_then(Value::as_str).unwrap_or("");
+        if !POLICY_TYPES.contains(&ty) {
+            out.push(Cause::not_supported(
+                &format!("{path}.type"),
+                &format!("{ty:?}"),
+                POLICY_TYPES,
+            ));
+        }
+        let value = p.get("value").and_then(Value::as_i64).unwrap_or(0);
+        if value <= 0 {
+            out.push(invalid_num(
+                &format!("{path}.value"),
+                value,
+                "must be greater than zero",
+            ));
+        }
+        let period = p.get("periodSeconds").and_then(Value::as_i64).unwrap_or(0);
+        let pfield = format!("{path}.periodSeconds");
+        if period <= 0 {
+            out.push(invalid_num(&pfield, period, "must be greater than zero"));
+        }
+        if period > MAX_PERIOD {
+            out.push(invalid_num(
+                &pfield,
+                period,
+                &format!("must be less than or equal to {MAX_PERIOD}"),
+            ));
+        }
     }
 }
 
@@ -187,6 +271,21 @@ fn resource_source(src: &Value, path: &str, container: bool, out: &mut Vec<Cause
             &format!("{path}.name"),
             "must specify a resource name",
         ));
+    } else if name.contains('/') {
+        // Extended and native qualified names: not validated yet.
+        out.push(super::unvalidated::refuse(&format!("{path}.name")));
+    } else {
+        // `ValidateContainerResourceName` of an unqualified name.
+        validate::qualified_name_causes(&format!("{path}.name"), name, out);
+        let standard = ["cpu", "memory", "ephemeral-storage"].contains(&name)
+            || name.starts_with("hugepages-");
+        if !standard {
+            out.push(Cause::invalid(
+                &format!("{path}.name"),
+                name,
+                "must be a standard resource for containers",
+            ));
+        }
     }
     if container {
         match src.get("container").and_then(Value::as_str).unwrap_or("") {
@@ -386,6 +485,107 @@ mod tests {
                 p(
                     "containerResource.target.averageUtilization",
                     "FieldValueInvalid"
+                ),
+            ]
+        );
+    }
+
+    fn behavior(b: Value) -> Vec<(String, &'static str, String)> {
+        let obj = json!({"spec": {"scaleTargetRef": {"kind": "Deployment", "name": "web"},
+            "maxReplicas": 3, "behavior": b}});
+        let mut out = Vec::new();
+        hpa(&obj, &mut out);
+        out.into_iter()
+            .map(|c| (c.field.unwrap(), c.reason, c.message))
+            .collect()
+    }
+
+    #[test]
+    fn resource_metric_names() {
+        let m = |name: &str| {
+            json!([{"type": "Resource", "resource": {"name": name,
+                "target": {"type": "Utilization", "averageUtilization": 50}}}])
+        };
+        assert_eq!(fields(m("memory")), []);
+        assert_eq!(
+            causes(m("gpu")),
+            [(
+                "spec.metrics[0].resource.name".to_string(),
+                "FieldValueInvalid",
+                "Invalid value: \"gpu\": must be a standard resource for containers".to_string()
+            )]
+        );
+        assert_eq!(
+            fields(m("nvidia.com/gpu")),
+            [p("resource.name", "FieldValueForbidden")]
+        );
+    }
+
+    #[test]
+    fn valid_behavior_passes() {
+        assert_eq!(
+            behavior(json!({
+                "scaleUp": {"stabilizationWindowSeconds": 0, "selectPolicy": "Max",
+                    "policies": [{"type": "Pods", "value": 4, "periodSeconds": 15},
+                                 {"type": "Percent", "value": 100, "periodSeconds": 1800}]},
+                "scaleDown": {"stabilizationWindowSeconds": 3600, "selectPolicy": "Disabled"}})),
+            []
+        );
+    }
+
+    #[test]
+    fn behavior_rules() {
+        let got = behavior(json!({
+            "scaleUp": {"stabilizationWindowSeconds": -1, "selectPolicy": "Most", "policies": []},
+            "scaleDown": {"stabilizationWindowSeconds": 3601, "policies": [
+                {"type": "Replicas", "value": 0, "periodSeconds": 0},
+                {"type": "Pods", "value": 1, "periodSeconds": 1801}]}}));
+        let up = "spec.behavior.scaleUp";
+        let down = "spec.behavior.scaleDown";
+        assert_eq!(
+            got,
+            [
+                (
+                    format!("{up}.stabilizationWindowSeconds"),
+                    "FieldValueInvalid",
+                    "Invalid value: -1: must be greater than or equal to zero".to_string()
+                ),
+                (
+                    format!("{up}.selectPolicy"),
+                    "FieldValueNotSupported",
+                    "Unsupported value: \"Most\": supported values: \"Disabled\", \"Max\", \"Min\""
+                        .to_string()
+                ),
+                (
+                    format!("{up}.policies"),
+                    "FieldValueRequired",
+                    "Required value: must specify at least one Policy".to_string()
+                ),
+                (
+                    format!("{down}.stabilizationWindowSeconds"),
+                    "FieldValueInvalid",
+                    "Invalid value: 3601: must be less than or equal to 3600".to_string()
+                ),
+                (
+                    format!("{down}.policies[0].type"),
+                    "FieldValueNotSupported",
+                    "Unsupported value: \"Replicas\": supported values: \"Percent\", \"Pods\""
+                        .to_string()
+                ),
+                (
+                    format!("{down}.policies[0].value"),
+                    "FieldValueInvalid",
+                    "Invalid value: 0: must be greater than zero".to_string()
+                ),
+                (
+                    format!("{down}.policies[0].periodSeconds"),
+                    "FieldValueInvalid",
+                    "Invalid value: 0: must be greater than zero".to_string()
+                ),
+                (
+                    format!("{down}.policies[1].periodSeconds"),
+                    "FieldValueInvalid",
+                    "Invalid value: 1801: must be less than or equal to 1800".to_string()
                 ),
             ]
         );

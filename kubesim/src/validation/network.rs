@@ -18,6 +18,15 @@ const PATH_TYPES: &[&str] = &["Exact", "ImplementationSpecific", "Prefix"];
 /// A Service's ports, node ports, selector and external name.
 pub fn service(obj: &Value, out: &mut Vec<Cause>) {
     let ty = str_at(obj, "spec.type").unwrap_or("ClusterIP");
+    session_affinity(obj, out);
+    if ty != "LoadBalancer"
+        && at(obj, "spec.allocateLoadBalancerNodePorts").is_some_and(|v| !v.is_null())
+    {
+        out.push(Cause::forbidden(
+            "spec.allocateLoadBalancerNodePorts",
+            "may only be used when `type` is 'LoadBalancer'",
+        ));
+    }
     let headless = str_at(obj, "spec.clusterIP") == Some("None");
     let ports = items(at(obj, "spec"), "ports");
     if ports.is_empty() && ty != "ExternalName" && !headless {
@@ -254,12 +263,35 @@ fn backend(b: &Value, path: &str, out: &mut Vec<Cause>) {
 }
 
 /// A NetworkPolicy: policy types, peers' ports, selectors.
+/// `sessionAffinityConfig`: forbidden with `None`; with `ClientIP` a
+/// timeout in 1-86400 (left out, the real server defaults it to 10800).
+fn session_affinity(obj: &Value, out: &mut Vec<Cause>) {
+    let config = at(obj, "spec.sessionAffinityConfig").filter(|v| !v.is_null());
+    match str_at(obj, "spec.sessionAffinity") {
+        Some("None") | None if config.is_some() => out.push(Cause::forbidden(
+            "spec.sessionAffinityConfig",
+            "must not be set when session affinity is None",
+        )),
+        Some("ClientIP") => {
+            if let Some(t) = at(obj, "spec.sessionAffinityConfig.clientIP.timeoutSeconds")
+                .and_then(Value::as_i64)
+                && !(1..=86400).contains(&t)
+            {
+                out.push(Cause::invalid_go(
+                    "spec.sessionAffinityConfig.clientIP.timeoutSeconds",
+                    &t.to_string(),
+                    "must be greater than 0 and less than 86400",
+                ));
+            }
+        }
+        _ => {}
+    }
+}
+
 pub fn network_policy(obj: &Value, out: &mut Vec<Cause>) {
-    validate::label_causes(
-        "spec.podSelector.matchLabels",
-        at(obj, "spec.podSelector.matchLabels"),
-        out,
-    );
+    if let Some(sel) = at(obj, "spec.podSelector").filter(|v| !v.is_null()) {
+        super::scheduling::label_selector(sel, "spec.podSelector", out);
+    }
     for (i, t) in items(at(obj, "spec"), "policyTypes").iter().enumerate() {
         one_of(
             out,
@@ -268,8 +300,11 @@ pub fn network_policy(obj: &Value, out: &mut Vec<Cause>) {
             &["Egress", "Ingress"],
         );
     }
-    for dir in ["ingress", "egress"] {
+    for (dir, peers) in [("ingress", "from"), ("egress", "to")] {
         for (i, rule) in items(at(obj, "spec"), dir).iter().enumerate() {
+            for (j, peer) in items(Some(rule), peers).iter().enumerate() {
+                network_peer(peer, &format!("spec.{dir}[{i}].{peers}[{j}]"), out);
+            }
             for (j, p) in items(Some(rule), "ports").iter().enumerate() {
                 let path = format!("spec.{dir}[{i}].ports[{j}]");
                 one_of(
@@ -287,5 +322,29 @@ pub fn network_policy(obj: &Value, out: &mut Vec<Cause>) {
                 }
             }
         }
+    }
+}
+
+/// `ValidateNetworkPolicyPeer` (an ipBlock is refused as not validated,
+/// see `unvalidated.rs`).
+fn network_peer(peer: &Value, path: &str, out: &mut Vec<Cause>) {
+    let mut peers = 0;
+    for sel in ["podSelector", "namespaceSelector"] {
+        if let Some(s) = peer.get(sel).filter(|v| !v.is_null()) {
+            peers += 1;
+            super::scheduling::label_selector(s, &format!("{path}.{sel}"), out);
+        }
+    }
+    let ip_block = peer.get("ipBlock").is_some_and(|v| !v.is_null());
+    if ip_block {
+        peers += 1;
+    }
+    if peers == 0 {
+        out.push(Cause::required(path, "must specify a peer"));
+    } else if peers > 1 && ip_block {
+        out.push(Cause::forbidden(
+            path,
+            "may not specify both ipBlock and another peer",
+        ));
     }
 }

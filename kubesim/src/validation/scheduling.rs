@@ -1,7 +1,8 @@
 //! Tolerations and affinity as `ValidateTolerations` and
 //! `validateAffinity` check them: toleration keys, operators, values and
 //! effects; node selector terms and requirements, preferred weights, pod
-//! (anti-)affinity terms with their label selectors and topology keys.
+//! (anti-)affinity terms with their label selectors and topology keys;
+//! node field selectors (`matchFields`); topology spread constraints.
 
 use serde_json::Value;
 
@@ -139,25 +140,162 @@ fn weight(v: &Value, path: &str, out: &mut Vec<Cause>) {
 }
 
 fn node_term(t: &Value, path: &str, out: &mut Vec<Cause>) {
-    for list in ["matchExpressions", "matchFields"] {
-        for (j, r) in items(Some(t), list).iter().enumerate() {
-            requirement(r, &format!("{path}.{list}[{j}]"), true, out);
+    for (j, r) in items(Some(t), "matchExpressions").iter().enumerate() {
+        requirement(r, &format!("{path}.matchExpressions[{j}]"), true, out);
+    }
+    for (j, r) in items(Some(t), "matchFields").iter().enumerate() {
+        field_requirement(r, &format!("{path}.matchFields[{j}]"), out);
+    }
+}
+
+/// `ValidateNodeFieldSelectorRequirement`: In or NotIn with one value,
+/// the only key `metadata.name`, its values node names.
+fn field_requirement(r: &Value, path: &str, out: &mut Vec<Cause>) {
+    let op = r.get("operator").and_then(Value::as_str).unwrap_or("");
+    let values = items(Some(r), "values");
+    match op {
+        "In" | "NotIn" if values.len() != 1 => out.push(Cause::required(
+            &format!("{path}.values"),
+            "must be only one value when `operator` is 'In' or 'NotIn' for node field selector",
+        )),
+        "In" | "NotIn" => {}
+        other => out.push(Cause::invalid(
+            &format!("{path}.operator"),
+            other,
+            "not a valid selector operator",
+        )),
+    }
+    let key = r.get("key").and_then(Value::as_str).unwrap_or("");
+    if key != "metadata.name" {
+        out.push(Cause::invalid(
+            &format!("{path}.key"),
+            key,
+            "not a valid field selector key",
+        ));
+        return;
+    }
+    for (i, v) in values.iter().enumerate() {
+        let v = v.as_str().unwrap_or("");
+        let field = format!("{path}.values[{i}]");
+        // `ValidateNodeName`: the subdomain rule's messages as causes.
+        for c in crate::validate::rule_causes(crate::kinds::NameRule::Subdomain, None, v, &field) {
+            out.push(c);
         }
+    }
+}
+
+const WHEN_UNSATISFIABLE: &[&str] = &["DoNotSchedule", "ScheduleAnyway"];
+const INCLUSION_POLICIES: &[&str] = &["Honor", "Ignore"];
+const NOT_POSITIVE: &str = "must be greater than zero";
+
+/// `validateTopologySpreadConstraints`.
+pub fn topology_spread(spec: Option<&Value>, prefix: &str, out: &mut Vec<Cause>) {
+    let list = items(spec, "topologySpreadConstraints");
+    let s = |c: &Value, f: &str| c.get(f).and_then(Value::as_str).unwrap_or("").to_string();
+    for (i, c) in list.iter().enumerate() {
+        let path = format!("{prefix}.topologySpreadConstraints[{i}]");
+        let skew = c.get("maxSkew").and_then(Value::as_i64).unwrap_or(0);
+        if skew <= 0 {
+            out.push(invalid_num(&format!("{path}.maxSkew"), skew, NOT_POSITIVE));
+        }
+        let (key, when) = (s(c, "topologyKey"), s(c, "whenUnsatisfiable"));
+        if key.is_empty() {
+            out.push(Cause::required(
+                &format!("{path}.topologyKey"),
+                "can not be empty",
+            ));
+        }
+        if !WHEN_UNSATISFIABLE.contains(&when.as_str()) {
+            out.push(Cause::not_supported(
+                &format!("{path}.whenUnsatisfiable"),
+                &format!("{when:?}"),
+                WHEN_UNSATISFIABLE,
+            ));
+        }
+        if list[i + 1..]
+            .iter()
+            .any(|o| s(o, "topologyKey") == key && s(o, "whenUnsatisfiable") == when)
+        {
+            out.push(super::fields::duplicate(
+                &format!("{path}.{{topologyKey, whenUnsatisfiable}}"),
+                &format!("{{{key}, {when}}}"),
+            ));
+        }
+        if let Some(m) = c.get("minDomains").and_then(Value::as_i64) {
+            let field = format!("{path}.minDomains");
+            if m <= 0 {
+                out.push(invalid_num(&field, m, NOT_POSITIVE));
+            }
+            if when != "DoNotSchedule" {
+                out.push(invalid_num(
+                    &field,
+                    m,
+                    &format!(
+                        "can only use minDomains if whenUnsatisfiable=DoNotSchedule, not {when}"
+                    ),
+                ));
+            }
+        }
+        for f in ["nodeAffinityPolicy", "nodeTaintsPolicy"] {
+            if let Some(p) = c.get(f).and_then(Value::as_str)
+                && !INCLUSION_POLICIES.contains(&p)
+            {
+                out.push(Cause::not_supported(
+                    &format!("{path}.{f}"),
+                    &format!("{p:?}"),
+                    INCLUSION_POLICIES,
+                ));
+            }
+        }
+        let sel = c.get("labelSelector").filter(|v| !v.is_null());
+        let keys = items(Some(c), "matchLabelKeys");
+        if !keys.is_empty() {
+            let kpath = format!("{path}.matchLabelKeys");
+            if sel.is_none() {
+                out.push(Cause::forbidden(
+                    &kpath,
+                    "must not be specified when labelSelector is not set",
+                ));
+            }
+            let mut in_selector: Vec<&str> = sel
+                .and_then(|s| s.get("matchLabels"))
+                .and_then(Value::as_object)
+                .map(|m| m.keys().map(String::as_str).collect())
+                .unwrap_or_default();
+            for e in items(sel, "matchExpressions") {
+                in_selector.extend(e.get("key").and_then(Value::as_str));
+            }
+            for (j, k) in keys.iter().enumerate() {
+                let k = k.as_str().unwrap_or("");
+                let field = format!("{kpath}[{j}]");
+                qualified_name_causes(&field, k, out);
+                if in_selector.contains(&k) {
+                    out.push(Cause::invalid(
+                        &field,
+                        k,
+                        "exists in both matchLabelKeys and labelSelector",
+                    ));
+                }
+            }
+        }
+        if let Some(sel) = sel {
+            label_selector(sel, &format!("{path}.labelSelector"), out);
+        }
+    }
+}
+
+/// `ValidateLabelSelector` (label values strictly checked).
+pub(super) fn label_selector(s: &Value, spath: &str, out: &mut Vec<Cause>) {
+    crate::validate::label_causes(&format!("{spath}.matchLabels"), s.get("matchLabels"), out);
+    for (j, r) in items(Some(s), "matchExpressions").iter().enumerate() {
+        requirement(r, &format!("{spath}.matchExpressions[{j}]"), false, out);
     }
 }
 
 fn pod_term(t: &Value, path: &str, out: &mut Vec<Cause>) {
     for sel in ["labelSelector", "namespaceSelector"] {
         if let Some(s) = t.get(sel).filter(|v| !v.is_null()) {
-            let spath = format!("{path}.{sel}");
-            crate::validate::label_causes(
-                &format!("{spath}.matchLabels"),
-                s.get("matchLabels"),
-                out,
-            );
-            for (j, r) in items(Some(s), "matchExpressions").iter().enumerate() {
-                requirement(r, &format!("{spath}.matchExpressions[{j}]"), false, out);
-            }
+            label_selector(s, &format!("{path}.{sel}"), out);
         }
     }
     for ns in items(Some(t), "namespaces") {
@@ -178,7 +316,9 @@ fn pod_term(t: &Value, path: &str, out: &mut Vec<Cause>) {
 }
 
 /// A node selector requirement (`node`: Gt and Lt allowed, values not
-/// checked as label values) or a label selector requirement.
+/// checked as label values: `ValidateNodeSelectorRequirement` checks
+/// only the operator, the value count and the key) or a label selector
+/// requirement.
 fn requirement(r: &Value, path: &str, node: bool, out: &mut Vec<Cause>) {
     let op = r.get("operator").and_then(Value::as_str).unwrap_or("");
     let values = items(Some(r), "values");
@@ -338,6 +478,142 @@ mod tests {
                 (format!("{pa}.topologyKey"), "FieldValueRequired"),
                 (format!("{pa}.topologyKey"), "FieldValueInvalid"),
             ]
+        );
+    }
+
+    fn spread(spec: Value) -> Vec<(String, &'static str, String)> {
+        let mut out = Vec::new();
+        topology_spread(Some(&spec), "s", &mut out);
+        out.into_iter()
+            .map(|c| (c.field.unwrap(), c.reason, c.message))
+            .collect()
+    }
+
+    #[test]
+    fn valid_topology_spread_passes() {
+        assert_eq!(
+            spread(json!({"topologySpreadConstraints": [
+                {"maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone",
+                 "whenUnsatisfiable": "DoNotSchedule", "minDomains": 2,
+                 "nodeAffinityPolicy": "Honor", "nodeTaintsPolicy": "Ignore",
+                 "labelSelector": {"matchLabels": {"app": "web"}},
+                 "matchLabelKeys": ["pod-template-hash"]},
+                {"maxSkew": 2, "topologyKey": "topology.kubernetes.io/zone",
+                 "whenUnsatisfiable": "ScheduleAnyway"}]})),
+            []
+        );
+    }
+
+    #[test]
+    fn topology_spread_rules() {
+        let got = spread(json!({"topologySpreadConstraints": [
+            {"maxSkew": 0, "topologyKey": "zone", "whenUnsatisfiable": "ScheduleAnyway",
+             "minDomains": 0, "nodeAffinityPolicy": "Always"},
+            {"maxSkew": 1, "topologyKey": "zone", "whenUnsatisfiable": "ScheduleAnyway",
+             "matchLabelKeys": ["app"], "labelSelector": {"matchLabels": {"app": "x"},
+             "matchExpressions": [{"key": "tier", "operator": "In", "values": ["a b"]}]}},
+            {"maxSkew": 1, "matchLabelKeys": ["k"]}]}));
+        let c = "s.topologySpreadConstraints";
+        let want: Vec<(String, &str, &str)> = vec![
+            (
+                format!("{c}[0].maxSkew"),
+                "FieldValueInvalid",
+                "Invalid value: 0: must be greater than zero",
+            ),
+            (
+                format!("{c}[0].{{topologyKey, whenUnsatisfiable}}"),
+                "FieldValueDuplicate",
+                "Duplicate value: \"{zone, ScheduleAnyway}\"",
+            ),
+            (
+                format!("{c}[0].minDomains"),
+                "FieldValueInvalid",
+                "Invalid value: 0: must be greater than zero",
+            ),
+            (
+                format!("{c}[0].minDomains"),
+                "FieldValueInvalid",
+                "Invalid value: 0: can only use minDomains if whenUnsatisfiable=DoNotSchedule, not ScheduleAnyway",
+            ),
+            (
+                format!("{c}[0].nodeAffinityPolicy"),
+                "FieldValueNotSupported",
+                "Unsupported value: \"Always\": supported values: \"Honor\", \"Ignore\"",
+            ),
+            (
+                format!("{c}[1].matchLabelKeys[0]"),
+                "FieldValueInvalid",
+                "Invalid value: \"app\": exists in both matchLabelKeys and labelSelector",
+            ),
+            (
+                format!("{c}[1].labelSelector.matchExpressions[0].values[0]"),
+                "FieldValueInvalid",
+                "Invalid value: \"a b\": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')",
+            ),
+            (
+                format!("{c}[2].topologyKey"),
+                "FieldValueRequired",
+                "Required value: can not be empty",
+            ),
+            (
+                format!("{c}[2].whenUnsatisfiable"),
+                "FieldValueNotSupported",
+                "Unsupported value: \"\": supported values: \"DoNotSchedule\", \"ScheduleAnyway\"",
+            ),
+            (
+                format!("{c}[2].matchLabelKeys"),
+                "FieldValueForbidden",
+                "Forbidden: must not be specified when labelSelector is not set",
+            ),
+        ];
+        let got: Vec<(String, &str, &str)> = got
+            .iter()
+            .map(|(f, r, m)| (f.clone(), *r, m.as_str()))
+            .collect();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn match_fields_take_one_node_name() {
+        let t = "s.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0]";
+        let ok = json!({"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution":
+            {"nodeSelectorTerms": [{"matchFields": [{"key": "metadata.name", "operator": "In", "values": ["node-1"]}]}]}}}});
+        assert_eq!(causes(ok), []);
+        let bad = json!({"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution":
+            {"nodeSelectorTerms": [{"matchFields": [
+                {"key": "metadata.name", "operator": "In", "values": ["a", "b"]},
+                {"key": "metadata.labels", "operator": "Exists"},
+                {"key": "metadata.name", "operator": "NotIn", "values": ["Node_1"]}]}]}}}});
+        let got = causes(bad);
+        let f: Vec<(&str, &str)> = got.iter().map(|(f, r, _)| (f.as_str(), *r)).collect();
+        assert_eq!(
+            f,
+            [
+                (
+                    format!("{t}.matchFields[0].values").as_str(),
+                    "FieldValueRequired"
+                ),
+                (
+                    format!("{t}.matchFields[1].operator").as_str(),
+                    "FieldValueInvalid"
+                ),
+                (
+                    format!("{t}.matchFields[1].key").as_str(),
+                    "FieldValueInvalid"
+                ),
+                (
+                    format!("{t}.matchFields[2].values[0]").as_str(),
+                    "FieldValueInvalid"
+                ),
+            ]
+        );
+        assert_eq!(
+            got[0].2,
+            "Required value: must be only one value when `operator` is 'In' or 'NotIn' for node field selector"
+        );
+        assert_eq!(
+            got[2].2,
+            "Invalid value: \"metadata.labels\": not a valid field selector key"
         );
     }
 }

@@ -1,6 +1,7 @@
 //! A pod's `volumes` as `ValidateVolumes` checks them: names, exactly one
 //! source, and the common sources' own fields (configMap, secret,
-//! projected and downwardAPI items and modes, emptyDir sizeLimit,
+//! projected and downwardAPI items and modes, downwardAPI field and
+//! resource references, emptyDir sizeLimit,
 //! persistentVolumeClaim claimName, hostPath path and type).
 
 use std::collections::HashSet;
@@ -8,6 +9,7 @@ use std::collections::HashSet;
 use serde_json::Value;
 
 use super::fields::{dns_label, duplicate, invalid_num, items, quantity};
+use super::unvalidated;
 use crate::error::Cause;
 
 const MODE_MSG: &str = "must be a number between 0 and 0777 (octal), both inclusive";
@@ -70,22 +72,23 @@ fn source(kind: &str, src: &Value, path: &str, out: &mut Vec<Cause>) {
         }
         "downwardAPI" => {
             mode(src, "defaultMode", path, out);
-            for (i, it) in items(Some(src), "items").iter().enumerate() {
-                let ipath = format!("{path}.items[{i}]");
-                let p = it.get("path").and_then(Value::as_str).unwrap_or("");
-                if p.is_empty() {
-                    out.push(Cause::required_bare(&format!("{ipath}.path")));
-                }
-                local_path(p, &format!("{ipath}.path"), out);
-                mode(it, "mode", &ipath, out);
-            }
+            downward_items(src, path, out);
         }
         "projected" => {
             mode(src, "defaultMode", path, out);
             for (i, p) in items(Some(src), "sources").iter().enumerate() {
+                let ppath = format!("{path}.sources[{i}]");
                 for inner in ["configMap", "secret"] {
                     if let Some(x) = p.get(inner).filter(|v| !v.is_null()) {
-                        key_to_paths(x, &format!("{path}.sources[{i}].{inner}"), out);
+                        key_to_paths(x, &format!("{ppath}.{inner}"), out);
+                    }
+                }
+                if let Some(d) = p.get("downwardAPI").filter(|v| !v.is_null()) {
+                    downward_items(d, &format!("{ppath}.downwardAPI"), out);
+                }
+                for (k, v) in p.as_object().into_iter().flatten() {
+                    if !v.is_null() && !unvalidated::PROJECTED_SOURCES.contains(&k.as_str()) {
+                        out.push(unvalidated::refuse(&format!("{ppath}.{k}")));
                     }
                 }
             }
@@ -120,7 +123,71 @@ fn source(kind: &str, src: &Value, path: &str, out: &mut Vec<Cause>) {
                 ));
             }
         }
+        k if !unvalidated::VOLUME_SOURCES.contains(&k) && !src.is_null() => {
+            out.push(unvalidated::refuse(path));
+        }
         _ => {}
+    }
+}
+
+/// A downwardAPI volume's or projection's `items`.
+fn downward_items(src: &Value, path: &str, out: &mut Vec<Cause>) {
+    for (i, it) in items(Some(src), "items").iter().enumerate() {
+        let ipath = format!("{path}.items[{i}]");
+        let p = it.get("path").and_then(Value::as_str).unwrap_or("");
+        if p.is_empty() {
+            out.push(Cause::required_bare(&format!("{ipath}.path")));
+        }
+        local_path(p, &format!("{ipath}.path"), out);
+        downward_source(it, &ipath, out);
+        mode(it, "mode", &ipath, out);
+    }
+}
+
+/// `validateLocalDescendingPath`: relative, without `..` steps.
+pub fn descending_path(p: &str, field: &str, out: &mut Vec<Cause>) {
+    if p.starts_with('/') {
+        out.push(Cause::invalid(field, p, "must be a relative path"));
+    }
+    no_backsteps(p, field, out);
+}
+
+/// `validVolumeDownwardAPIFieldPathExpressions`, sorted.
+const VOLUME_FIELD_PATHS: &[&str] = &[
+    "metadata.annotations",
+    "metadata.labels",
+    "metadata.name",
+    "metadata.namespace",
+    "metadata.uid",
+];
+
+/// A downwardAPI file's source: a field or a container's resource, not
+/// both (`validateDownwardAPIVolumeFile`).
+fn downward_source(it: &Value, ipath: &str, out: &mut Vec<Cause>) {
+    let get = |f: &str| it.get(f).filter(|v| !v.is_null());
+    match (get("fieldRef"), get("resourceFieldRef")) {
+        (Some(f), r) => {
+            super::env::object_field_selector(
+                f,
+                &format!("{ipath}.fieldRef"),
+                VOLUME_FIELD_PATHS,
+                out,
+            );
+            if r.is_some() {
+                out.push(Cause::invalid(
+                    ipath,
+                    "resource",
+                    "fieldRef and resourceFieldRef can not be specified simultaneously",
+                ));
+            }
+        }
+        (None, Some(r)) => {
+            super::env::resource_field_ref(r, &format!("{ipath}.resourceFieldRef"), true, out)
+        }
+        (None, None) => out.push(Cause::required(
+            ipath,
+            "one of fieldRef and resourceFieldRef is required",
+        )),
     }
 }
 
@@ -248,6 +315,47 @@ mod tests {
         assert_eq!(
             got[3].2,
             "Invalid value: \"/etc/x\": must be a relative path"
+        );
+    }
+
+    #[test]
+    fn downward_api_files_need_one_valid_source() {
+        let ok = json!([{"name": "d", "downwardAPI": {"items": [
+            {"path": "labels", "fieldRef": {"fieldPath": "metadata.labels"}},
+            {"path": "mem", "resourceFieldRef": {"containerName": "web", "resource": "limits.memory", "divisor": "1Mi"}}]}}]);
+        assert_eq!(causes(ok), []);
+        let bad = json!([{"name": "d", "downwardAPI": {"items": [
+            {"path": "a"},
+            {"path": "b", "fieldRef": {"fieldPath": "spec.nodeName"}},
+            {"path": "c", "resourceFieldRef": {"resource": "limits.cpu"}},
+            {"path": "e", "fieldRef": {"fieldPath": "metadata.name"},
+             "resourceFieldRef": {"containerName": "web", "resource": "limits.cpu"}}]}}]);
+        let got = causes(bad);
+        let i = "s.volumes[0].downwardAPI.items";
+        assert_eq!(
+            got.iter()
+                .map(|(f, r, _)| (f.clone(), *r))
+                .collect::<Vec<_>>(),
+            [
+                (format!("{i}[0]"), "FieldValueRequired"),
+                (
+                    format!("{i}[1].fieldRef.fieldPath"),
+                    "FieldValueNotSupported"
+                ),
+                (
+                    format!("{i}[2].resourceFieldRef.containerName"),
+                    "FieldValueRequired"
+                ),
+                (format!("{i}[3]"), "FieldValueInvalid"),
+            ]
+        );
+        assert_eq!(
+            got[0].2,
+            "Required value: one of fieldRef and resourceFieldRef is required"
+        );
+        assert_eq!(
+            got[3].2,
+            "Invalid value: \"resource\": fieldRef and resourceFieldRef can not be specified simultaneously"
         );
     }
 }

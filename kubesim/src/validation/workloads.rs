@@ -86,6 +86,39 @@ pub fn cronjob_template(obj: &Value, out: &mut Vec<Cause>) {
 }
 
 /// `spec.strategy` and `spec.progressDeadlineSeconds` of a Deployment.
+/// `ValidateRollingUpdateDaemonSet`: int-or-percent values at most 100%,
+/// exactly one of them non-zero.
+pub fn daemonset_rolling_update(obj: &Value, out: &mut Vec<Cause>) {
+    let Some(r) = present(obj, "spec.updateStrategy.rollingUpdate") else {
+        return;
+    };
+    let base = "spec.updateStrategy.rollingUpdate";
+    let (unavail, surge) = (r.get("maxUnavailable"), r.get("maxSurge"));
+    int_or_percent(out, &format!("{base}.maxUnavailable"), unavail, true);
+    int_or_percent(out, &format!("{base}.maxSurge"), surge, true);
+    let go = |v: Option<&Value>| {
+        v.map(|v| v.to_string().trim_matches('"').to_string())
+            .unwrap_or_else(|| "0".into())
+    };
+    let (has_u, has_s) = (
+        !is_zero(unavail) && unavail.is_some_and(|v| !v.is_null()),
+        !is_zero(surge) && surge.is_some_and(|v| !v.is_null()),
+    );
+    if has_u && has_s {
+        out.push(Cause::invalid_go(
+            &format!("{base}.maxSurge"),
+            &go(surge),
+            "may not be set when maxUnavailable is non-zero",
+        ));
+    } else if !has_u && !has_s {
+        out.push(Cause::invalid_go(
+            &format!("{base}.maxUnavailable"),
+            &go(unavail),
+            "cannot be 0 when maxSurge is 0",
+        ));
+    }
+}
+
 pub fn deployment_strategy(obj: &Value, out: &mut Vec<Cause>) {
     let ty = at(obj, "spec.strategy.type").and_then(Value::as_str);
     let rolling = present(obj, "spec.strategy.rollingUpdate");

@@ -610,3 +610,137 @@ fn scale_writes_refuse_negative_replicas_as_the_scale() {
     assert_eq!(got.status, 200, "{}", got.text());
     assert_eq!(r.c.get(&scale).json()["spec"]["replicas"], 4);
 }
+
+#[test]
+fn spread_behavior_and_unvalidated_fields_through_the_api() {
+    let r = Replay::new(&[]);
+    // Neutral values of refused fields pass, as do the new rules' valid
+    // forms, through create and a server-side apply.
+    let mut d = deployment("neutral");
+    let spec = &mut d["spec"]["template"]["spec"];
+    spec["hostNetwork"] = json!(false);
+    spec["hostPID"] = json!(false);
+    spec["priority"] = json!(0);
+    spec["hostAliases"] = json!([]);
+    spec["topologySpreadConstraints"] = json!([{"maxSkew": 1,
+        "topologyKey": "topology.kubernetes.io/zone", "whenUnsatisfiable": "ScheduleAnyway",
+        "labelSelector": {"matchLabels": {"app": "v"}}}]);
+    let created = r.c.post_json(DEPLOYMENTS, &d);
+    assert_eq!(created.status, 201, "{}", created.text());
+    let applied = r.c.patch(
+        &format!("{DEPLOYMENTS}/neutral?fieldManager=t&force=true"),
+        "application/apply-patch+yaml",
+        &d,
+    );
+    assert_eq!(applied.status, 200, "{}", applied.text());
+
+    let mut d = deployment("refused");
+    let spec = &mut d["spec"]["template"]["spec"];
+    spec["hostAliases"] = json!([{"ip": "10.0.0.1", "hostnames": ["db"]}]);
+    spec["priority"] = json!(100);
+    spec["topologySpreadConstraints"] = json!([{"maxSkew": 0,
+        "topologyKey": "zone", "whenUnsatisfiable": "Sometimes"}]);
+    spec["volumes"] = json!([{"name": "cache", "nfs": {"server": "nfs", "path": "/"}}]);
+    let s = "spec.template.spec";
+    let got = r.c.post_json(DEPLOYMENTS, &d);
+    assert_eq!(
+        refused(&got),
+        [
+            pair(&format!("{s}.volumes[0].nfs"), "FieldValueForbidden"),
+            pair(
+                &format!("{s}.topologySpreadConstraints[0].maxSkew"),
+                "FieldValueInvalid"
+            ),
+            pair(
+                &format!("{s}.topologySpreadConstraints[0].whenUnsatisfiable"),
+                "FieldValueNotSupported"
+            ),
+            pair(&format!("{s}.hostAliases"), "FieldValueForbidden"),
+            pair(&format!("{s}.priority"), "FieldValueForbidden"),
+        ]
+    );
+    assert!(
+        message(&got).contains(&format!("{s}.hostAliases: Forbidden: kubesim does not validate this field yet (a real server may accept it): remove it or extend kubesim/src/validation")),
+        "{}",
+        message(&got)
+    );
+    // Nothing was stored.
+    assert_eq!(r.c.get(&format!("{DEPLOYMENTS}/refused")).status, 404);
+
+    let hpas = "/apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers";
+    let hpa = |behavior: Value| {
+        json!({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+            "metadata": {"name": "h"}, "spec": {"scaleTargetRef": {"apiVersion": "apps/v1",
+                "kind": "Deployment", "name": "web"}, "maxReplicas": 5, "behavior": behavior}})
+    };
+    let ok = r.c.post_json(
+        &format!("{hpas}?dryRun=All"),
+        &hpa(json!({"scaleDown": {"stabilizationWindowSeconds": 300,
+            "policies": [{"type": "Percent", "value": 50, "periodSeconds": 60}]}})),
+    );
+    assert_eq!(ok.status, 201, "{}", ok.text());
+    let got = r.c.post_json(
+        hpas,
+        &hpa(json!({"scaleUp": {"selectPolicy": "Fastest",
+            "policies": [{"type": "Pods", "value": 4, "periodSeconds": 3600}]}})),
+    );
+    assert_eq!(
+        message(&got),
+        "HorizontalPodAutoscaler.autoscaling \"h\" is invalid: [spec.behavior.scaleUp.selectPolicy: Unsupported value: \"Fastest\": supported values: \"Disabled\", \"Max\", \"Min\", spec.behavior.scaleUp.policies[0].periodSeconds: Invalid value: 3600: must be less than or equal to 1800]"
+    );
+
+    // Client-written Events: the legacy rules of core v1.
+    let ev = |ns: &str| {
+        json!({"apiVersion": "v1", "kind": "Event", "metadata": {"name": format!("e-{ns}")},
+            "involvedObject": {"kind": "Pod", "name": "p", "namespace": ns},
+            "reason": "Test", "message": "hi", "type": "Normal"})
+    };
+    let events = "/api/v1/namespaces/default/events";
+    assert_eq!(r.c.post_json(events, &ev("default")).status, 201);
+    assert_eq!(
+        refused(&r.c.post_json(events, &ev("other"))),
+        [pair("involvedObject.namespace", "FieldValueInvalid")]
+    );
+}
+
+#[test]
+fn other_kinds_refuse_unvalidated_fields_and_strict_events_through_the_api() {
+    let r = Replay::new(&[]);
+    let np = |peer: Value| {
+        json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": {"name": "np"}, "spec": {"podSelector": {},
+                "policyTypes": ["Egress"], "egress": [{"to": [peer]}]}})
+    };
+    let nps = "/apis/networking.k8s.io/v1/namespaces/default/networkpolicies";
+    let ok = r.c.post_json(
+        &format!("{nps}?dryRun=All"),
+        &np(json!({"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}}})),
+    );
+    assert_eq!(ok.status, 201, "{}", ok.text());
+    assert_eq!(
+        refused(&r.c.post_json(nps, &np(json!({"ipBlock": {"cidr": "10.0.0.0/8"}})))),
+        [pair("spec.egress[0].to[0].ipBlock", "FieldValueForbidden")]
+    );
+    let svc = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"},
+        "spec": {"ports": [{"port": 80}], "externalIPs": ["203.0.113.9"]}});
+    assert_eq!(
+        refused(&r.c.post_json("/api/v1/namespaces/default/services", &svc)),
+        [pair("spec.externalIPs", "FieldValueForbidden")]
+    );
+    // events.k8s.io/v1 gets the strict rules.
+    let events = "/apis/events.k8s.io/v1/namespaces/default/events";
+    let ev = |ty: &str| {
+        json!({"apiVersion": "events.k8s.io/v1", "kind": "Event", "metadata": {"name": format!("e-{}", ty.to_lowercase())},
+            "regarding": {"kind": "Pod", "name": "p", "namespace": "default"},
+            "eventTime": "2026-01-01T00:00:00.000000Z", "reportingController": "example.com/ctl",
+            "reportingInstance": "ctl-1", "action": "Sync", "reason": "Synced", "note": "ok", "type": ty})
+    };
+    let created = r.c.post_json(events, &ev("Normal"));
+    assert_eq!(created.status, 201, "{}", created.text());
+    let got = r.c.post_json(events, &ev("Info"));
+    assert_eq!(refused(&got), [pair("type", "FieldValueInvalid")]);
+    assert_eq!(
+        message(&got),
+        "Event.events.k8s.io \"e-info\" is invalid: type: Invalid value: \"\": has invalid value: Info"
+    );
+}
