@@ -45,5 +45,8 @@ mod yaml;
 
 pub use faults::{Action as FaultAction, Fault};
 pub use instance::{DEFAULT_SPEED, Instance, Options, SpawnError, spawn, spawn_with};
+/// Renders a kubeconfig for a URL, CA, token and context namespace
+/// (`kubesim up` writes one whose namespace is `default`).
+pub use kubeconfig::render as render_kubeconfig;
 pub use persist::StateError;
 pub use sim::Timing;

@@ -1,13 +1,23 @@
-//! The `kubesim` binary: starts one instance, writes its kubeconfig, prints
-//! exactly one line (`kubesim listening on https://127.0.0.1:PORT`) and
-//! serves until SIGTERM/SIGINT or until its stdin closes.
+//! The `kubesim` binary.
+//!
+//! - `kubesim [OPTIONS]` (serve mode, for tests): starts one instance,
+//!   writes its kubeconfig, prints exactly one line (`kubesim listening on
+//!   https://127.0.0.1:PORT`) and serves until SIGTERM/SIGINT or until its
+//!   stdin closes.
+//! - `kubesim up [--foreground] [OPTIONS]` / `kubesim down`: one instance
+//!   per user with a stable kubeconfig path and a recorded pid, for trying
+//!   commands by hand (`src/daemon.rs`).
 
 use std::io::Write;
 use std::process::ExitCode;
 
 use tokio::io::AsyncReadExt;
 
-const USAGE: &str = "usage: kubesim [--port N] [--kubeconfig-out PATH] [--token T] [--read-only-token T] [--speed X] [--no-controllers] [--ignore-stdin] [--log-requests] [--fault SPEC]... [--state FILE]";
+mod daemon;
+
+const USAGE: &str = "usage: kubesim [--port N] [--kubeconfig-out PATH] [--token T] [--read-only-token T] [--speed X] [--no-controllers] [--ignore-stdin] [--log-requests] [--fault SPEC]... [--state FILE]
+       kubesim up [--foreground] [--port N] [--token T] [--read-only-token T] [--speed X] [--no-controllers] [--log-requests] [--fault SPEC]... [--state FILE]
+       kubesim down";
 
 struct Args {
     opts: kubesim::Options,
@@ -58,7 +68,13 @@ fn parse(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
 }
 
 fn main() -> ExitCode {
-    let args = match parse(std::env::args().skip(1)) {
+    let mut argv = std::env::args().skip(1).peekable();
+    match argv.peek().map(String::as_str) {
+        Some("up") => return daemon::up(argv.skip(1).collect()),
+        Some("down") => return daemon::down(argv.skip(1).collect()),
+        _ => {}
+    }
+    let args = match parse(argv) {
         Ok(a) => a,
         Err(e) => {
             eprintln!("{e}");
@@ -80,30 +96,69 @@ fn main() -> ExitCode {
     }
     println!("kubesim listening on {}", instance.url);
     let _ = std::io::stdout().flush();
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("kubesim: {e}");
-            return ExitCode::from(1);
-        }
+    let exit = if args.ignore_stdin {
+        Exit::Signals
+    } else {
+        Exit::SignalsOrStdinEof
     };
-    rt.block_on(wait_for_exit(args.ignore_stdin));
-    // The stdin reader may still be blocked in its thread: do not wait.
-    rt.shutdown_background();
+    if let Err(e) = serve_until(exit) {
+        eprintln!("kubesim: {e}");
+        return ExitCode::from(1);
+    }
     drop(instance);
     ExitCode::SUCCESS
 }
 
-/// Returns on SIGTERM, SIGINT, or EOF on stdin (unless ignored).
-async fn wait_for_exit(ignore_stdin: bool) {
+/// What ends a running kubesim.
+#[derive(Clone, Copy, PartialEq)]
+enum Exit {
+    /// SIGTERM, SIGINT, or EOF on stdin (the serve mode's default).
+    SignalsOrStdinEof,
+    /// SIGTERM or SIGINT (the serve mode with `--ignore-stdin`).
+    Signals,
+    /// SIGTERM, SIGINT or SIGHUP (`kubesim up --foreground`: the terminal
+    /// closing stops it, and it still removes its pid file).
+    SignalsOrHangup,
+    /// SIGTERM or SIGINT; SIGHUP is ignored (`kubesim up` in the
+    /// background: it outlives the terminal that started it).
+    SignalsNoHangup,
+}
+
+/// Blocks until `exit` says to stop.
+fn serve_until(exit: Exit) -> std::io::Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(wait_for_exit(exit));
+    // The stdin reader may still be blocked in its thread: do not wait.
+    rt.shutdown_background();
+    Ok(())
+}
+
+async fn wait_for_exit(exit: Exit) {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = signal(SignalKind::terminate()).ok();
     let mut int = signal(SignalKind::interrupt()).ok();
+    // Handling SIGHUP replaces its default action (exit without cleanup).
+    let mut hup = match exit {
+        Exit::SignalsOrStdinEof | Exit::Signals => None,
+        Exit::SignalsOrHangup | Exit::SignalsNoHangup => signal(SignalKind::hangup()).ok(),
+    };
+    let hangup = async {
+        loop {
+            match hup.as_mut() {
+                Some(s) => {
+                    s.recv().await;
+                    if exit != Exit::SignalsNoHangup {
+                        return;
+                    }
+                }
+                None => std::future::pending::<()>().await,
+            }
+        }
+    };
     let stdin_closed = async {
-        if ignore_stdin {
+        if exit != Exit::SignalsOrStdinEof {
             return std::future::pending::<()>().await;
         }
         let mut stdin = tokio::io::stdin();
@@ -118,6 +173,7 @@ async fn wait_for_exit(ignore_stdin: bool) {
     tokio::select! {
         _ = async { match term.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => {}
         _ = async { match int.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => {}
+        _ = hangup => {}
         _ = stdin_closed => {}
     }
 }

@@ -15,4 +15,5 @@ mod rollout;
 mod sim;
 mod support;
 mod template;
+mod tour;
 mod typed_values;

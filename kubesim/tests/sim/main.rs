@@ -14,4 +14,5 @@ mod kubectl;
 mod persist;
 mod replay;
 mod ssa;
+mod updown;
 mod validation;
