@@ -43,7 +43,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 n=0
-total=11
+total=12
 say() { printf '\n==> %s\n' "$*"; }
 
 # step EXPECTED 'COMMAND' CAPTION...: prints and runs COMMAND, and stops
@@ -91,8 +91,10 @@ step 4 'thebot upgrade --reuse-values --set images.frontend.tag=1.5.0-crashloop 
   "Upgrade to a frontend that crash-loops, with --atomic. EXPECTED TO FAIL with exit 4 (rollout failed): revision 3 fails and --atomic restores revision 2 as revision 4"
 step 0 'thebot history' \
   "Every revision, the failed one included"
-step 0 'thebot rollback 1' \
-  "Roll back to revision 1 (the first install): recorded as revision 5"
+step 1 'thebot rollback 1' \
+  "Roll back to revision 1. EXPECTED TO BE REFUSED with exit 1: revision 1 runs backend 1.4.0, but revision 2 migrated the database with 1.5.0; nothing is written"
+step 0 'thebot rollback 1 --allow-schema-mismatch' \
+  "Roll back anyway (here the migration is backward compatible): recorded as revision 5"
 step 0 'thebot diff' \
   "What an upgrade to the dev environment would change now"
 step 0 'thebot uninstall' \

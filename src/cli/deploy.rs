@@ -261,7 +261,9 @@ fn run_deploy(
     );
     if !progress.quiet && !done.notes.trim().is_empty() {
         println!();
-        print!("{}", done.notes);
+        // Notes come from a template and may lack the final newline;
+        // without it the shell prompt would land on the last line.
+        println!("{}", done.notes.trim_end_matches('\n'));
     }
     Ok(())
 }

@@ -68,6 +68,11 @@ fn install_status_upgrade_history() {
         "the notes name the dev host:\n{}",
         out.stdout
     );
+    assert!(
+        out.stdout.ends_with('\n') && !out.stdout.ends_with("\n\n"),
+        "the notes end with one newline, so the shell prompt starts a line: {:?}",
+        out.stdout
+    );
 
     let status: Value = serde_json::from_str(
         sim.thebot(&["status", "-n", "thebot-dev", "-o", "json"])

@@ -143,6 +143,7 @@ fn the_tour_runs_every_step_with_the_expected_exit_codes_and_leaves_nothing_runn
             "thebot upgrade --reuse-values --set images.frontend.tag=1.5.0-crashloop --atomic",
             "thebot history",
             "thebot rollback 1",
+            "thebot rollback 1 --allow-schema-mismatch",
             "thebot diff",
             "thebot uninstall",
             "thebot list -A",
@@ -154,7 +155,7 @@ fn the_tour_runs_every_step_with_the_expected_exit_codes_and_leaves_nothing_runn
         .lines()
         .filter_map(|l| l.trim().strip_prefix("(exit "))
         .collect();
-    let expected = [0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0].map(|c| format!("{c}, as expected)"));
+    let expected = [0, 0, 0, 0, 4, 0, 1, 0, 0, 0, 0, 0].map(|c| format!("{c}, as expected)"));
     assert_eq!(codes, expected, "{out}");
     assert!(out.contains("EXPECTED TO FAIL with exit 4"), "{out}");
 
@@ -194,8 +195,16 @@ fn the_tour_runs_every_step_with_the_expected_exit_codes_and_leaves_nothing_runn
     let history = step_output(out, "thebot history");
     assert!(history.contains("failed"), "{history}");
     assert!(history.contains("Rollback to 2"), "{history}");
+    let refused = step_output(out, "thebot rollback 1");
     assert!(
-        step_output(out, "thebot rollback 1").contains("Release thebot-dev revision 5 deployed"),
+        refused.contains("rollback to revision 1 refused")
+            && refused.contains("nothing was written")
+            && !refused.contains("revision 5"),
+        "{refused}"
+    );
+    assert!(
+        step_output(out, "thebot rollback 1 --allow-schema-mismatch")
+            .contains("Release thebot-dev revision 5 deployed"),
         "{out}"
     );
     assert!(
