@@ -41,6 +41,7 @@ use crate::cluster::ConnectOptions;
 use crate::manifest::ObjectId;
 use crate::release::record::Record;
 
+pub use backup::Crossing;
 pub(crate) use identify::identify;
 pub use plan::Plan;
 pub(crate) use plan::rollback_target;

@@ -318,11 +318,13 @@ impl Restore<'_> {
         for name in names {
             match jobs.delete(&name, &dp).await {
                 Ok(_) => sink.event(Event::Info(format!(
-                    "restore: Job/{name} deleted (the next upgrade to its code migrates again)"
+                    "restore: Job/{}/{name} deleted (the next upgrade to its code migrates again)",
+                    self.release.namespace
                 ))),
                 Err(kube::Error::Api(e)) if e.code == 404 => {}
                 Err(e) => sink.event(Event::Warning(format!(
-                    "restore: Job/{name} not deleted ({e}): delete it before upgrading, or the migration will not run again"
+                    "restore: Job/{}/{name} not deleted ({e}): delete it before upgrading, or the migration will not run again",
+                    self.release.namespace
                 ))),
             }
         }
