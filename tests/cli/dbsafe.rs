@@ -160,6 +160,14 @@ fn bad_backup_values_are_refused_naming_the_key() {
     }
 }
 
+#[test]
+fn restore_db_excludes_allow_schema_mismatch_and_atomic() {
+    for other in ["--allow-schema-mismatch", "--atomic"] {
+        let out = thebot(&["rollback", "1", "--restore-db", other]);
+        out.fails_with(2, &["--restore-db", "cannot be used with"]);
+    }
+}
+
 // ---- end to end, against kubesim ----
 
 use crate::sim::Sim;
