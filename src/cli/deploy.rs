@@ -124,8 +124,14 @@ pub struct RollbackArgs {
     pub no_wait_lb: bool,
     /// Roll back even to a backend older than the database's last
     /// migration (you know the migration is backward compatible).
-    #[arg(long = "allow-schema-mismatch")]
+    #[arg(long = "allow-schema-mismatch", conflicts_with = "restore_db")]
     pub allow_schema_mismatch: bool,
+    /// Across a migration: scale the app to 0, restore the database from
+    /// the backup taken before the first migration away from the target's
+    /// code (what was written since is lost), then roll back. Ignored, with
+    /// a warning, when the rollback crosses no migration.
+    #[arg(long = "restore-db", conflicts_with = "atomic")]
+    pub restore_db: bool,
     #[command(flatten)]
     pub progress: ProgressArgs,
     #[command(flatten)]
@@ -208,6 +214,7 @@ fn deploy_options(
         manifests: d.bundle.manifests.clone(),
         releases: d.bundle.releases.clone(),
         allow_schema_mismatch: false,
+        restore_db: false,
     }
 }
 
@@ -305,6 +312,7 @@ pub fn rollback(a: RollbackArgs) -> anyhow::Result<()> {
         atomic: a.outcome.atomic,
         preflight: a.outcome.preflight,
         allow_schema_mismatch: a.allow_schema_mismatch,
+        restore_db: a.restore_db,
         ..Default::default()
     };
     run_deploy(

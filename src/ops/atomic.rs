@@ -89,6 +89,8 @@ pub async fn restore(opts: &DeployOptions, t: &Target, sink: &dyn Sink) -> Resto
                 // the previous code is still the best the user asked for;
                 // the crossing is warned about, naming the backup.
                 allow_schema_mismatch: true,
+                // Never a second restore behind the user's back.
+                restore_db: false,
                 ..opts.clone()
             };
             match Box::pin(deploy::deploy(

@@ -61,7 +61,10 @@ async fn plan_for(
             let store = Store::new(cluster.client.clone(), &release.namespace, &release.name);
             if let Mode::Rollback { to } = mode {
                 let plan = rollback_target(&store.entries().await?, to)?;
-                if let Some(c) = plan.crossing.as_ref().filter(|_| !opts.allow_schema_mismatch) {
+                // --restore-db with a backup: the dry run shows the rollback
+                // (the restore itself writes, and is not simulated).
+                let restorable = |c: &crate::ops::deploy::Crossing| opts.restore_db && c.restore.is_some();
+                if let Some(c) = plan.crossing.as_ref().filter(|c| !opts.allow_schema_mismatch && !restorable(c)) {
                     return Err(OpError::Failed(c.refusal()));
                 }
                 return Ok((release.name, release.namespace, plan));

@@ -160,6 +160,14 @@ fn bad_backup_values_are_refused_naming_the_key() {
     }
 }
 
+#[test]
+fn restore_db_excludes_allow_schema_mismatch_and_atomic() {
+    for other in ["--allow-schema-mismatch", "--atomic"] {
+        let out = thebot(&["rollback", "1", "--restore-db", other]);
+        out.fails_with(2, &["--restore-db", "cannot be used with"]);
+    }
+}
+
 // ---- end to end, against kubesim ----
 
 use crate::sim::Sim;
@@ -338,6 +346,7 @@ fn a_rollback_across_a_migration_is_refused_and_writes_nothing() {
             "migrated by ghcr.io/the-bot/thebot-backend:1.5.0 in revision 2",
             "old code would run on a newer schema",
             "--allow-schema-mismatch",
+            "--restore-db",
             "restore the database first from thebot-dev-r2-",
             "on PersistentVolumeClaim thebot-dev-backups",
         ],
@@ -506,4 +515,232 @@ fn backups_lists_each_backup_once_and_which_retention_deleted() {
         text.contains("FILE") && text.contains("deleted: beyond backup.keep"),
         "{text}"
     );
+}
+
+fn pods(sim: &Sim, component: &str) -> Vec<Value> {
+    sim.list(&format!(
+        "/api/v1/namespaces/{NS}/pods?labelSelector=app.kubernetes.io/component%3D{component}"
+    ))
+}
+
+#[test]
+fn rollback_restore_db_restores_the_database_then_rolls_back() {
+    let sim = migrated_to_1_5_0();
+    let file = history_json(&sim)[1]["migration"]["backup"]["file"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let out = sim.thebot(&["rollback", "1", "-n", NS, "--restore-db", "--timeout", "2m"]);
+    out.ok();
+    let err = &out.stderr;
+    for needle in [
+        "scaled to 0",
+        "thebot-dev-backend (was 1)",
+        "thebot-dev-celery (was 1)",
+        "thebot-dev-celery-beat (was 1)",
+        &format!("database restored from {file} ("),
+        "on PersistentVolumeClaim thebot-dev-backups",
+    ] {
+        assert!(err.contains(needle), "{needle}:\n{err}");
+    }
+    // The scale-down, then the restore, come before the revision exists.
+    let at = |s: &str| err.find(s).unwrap_or_else(|| panic!("{s}:\n{err}"));
+    assert!(at("scaled to 0") < at("restores ") && at("restores ") < at("revision 3 recorded"));
+    let restores = jobs(&sim, "restore");
+    assert_eq!(restores.len(), 1, "{restores:?}");
+    let job = sim.get(&format!(
+        "/apis/batch/v1/namespaces/{NS}/jobs/{}",
+        restores[0].0
+    ));
+    assert_eq!(job["status"]["succeeded"], 1, "{job}");
+    let c = &job["spec"]["template"]["spec"]["containers"][0];
+    assert!(
+        c["command"][2]
+            .as_str()
+            .unwrap()
+            .contains("pg_restore --clean --if-exists")
+    );
+    assert_eq!(env_of(c, "BACKUP_FILE")["value"], file.as_str());
+    let record = sim.get(&format!(
+        "/api/v1/namespaces/{NS}/secrets/thebot.release.v1.thebot-dev.v3"
+    ));
+    let recorded_at = record["metadata"]["creationTimestamp"].as_str().unwrap();
+    assert!(
+        restores[0].1.as_str() < recorded_at,
+        "the restore Job ({}) is created before revision 3 ({recorded_at})",
+        restores[0].1
+    );
+    // No app pod outlived the restore: every one running now started after it.
+    let done = job["status"]["completionTime"].as_str().unwrap();
+    for component in ["backend", "celery", "celery-beat"] {
+        let ps = pods(&sim, component);
+        assert!(!ps.is_empty(), "{component} is back");
+        for p in ps {
+            let created = p["metadata"]["creationTimestamp"].as_str().unwrap();
+            assert!(
+                created >= done,
+                "{component} pod {created} predates the restore's end {done}"
+            );
+        }
+    }
+    assert_eq!(backend_image(&sim), "ghcr.io/the-bot/thebot-backend:1.4.0");
+    let d = sim.get(&format!(
+        "/apis/apps/v1/namespaces/{NS}/deployments/thebot-dev-backend"
+    ));
+    assert_eq!(d["status"]["readyReplicas"], 1, "{}", d["status"]);
+    let h = history_json(&sim);
+    assert_eq!(h.len(), 3);
+    let m = &h[2]["migration"];
+    assert_eq!(
+        m["image"], "ghcr.io/the-bot/thebot-backend:1.4.0",
+        "the schema is 1.4.0's again"
+    );
+    assert_eq!(m["revision"], 3);
+    assert_eq!(m["backup"]["file"], file.as_str());
+    assert_eq!(h[2]["status"], "deployed");
+    assert!(
+        h[2]["description"]
+            .as_str()
+            .unwrap()
+            .contains("database restored from"),
+        "{}",
+        h[2]["description"]
+    );
+    // The newer code's migration Job is gone: upgrading to it migrates again.
+    assert!(
+        jobs(&sim, "migrate").is_empty(),
+        "{:?}",
+        jobs(&sim, "migrate")
+    );
+    let up = sim.thebot(&[
+        "upgrade",
+        "-n",
+        NS,
+        "--set",
+        BACKUPS_ON,
+        "--set",
+        "images.backend.tag=1.5.0",
+        "--timeout",
+        "2m",
+    ]);
+    up.ok();
+    assert!(
+        up.stderr.contains("backup before the migration"),
+        "{}",
+        up.stderr
+    );
+    assert_eq!(jobs(&sim, "migrate").len(), 1);
+    assert_eq!(history_json(&sim)[3]["migration"]["revision"], 4);
+}
+
+#[test]
+fn a_failing_restore_stops_with_the_app_down_and_nothing_rolled_back() {
+    let sim = Sim::start();
+    // Revision 1's backup Job (the one a restore to it is made from) fails.
+    sim.thebot(&[
+        "install",
+        "dev",
+        "--create-namespace",
+        "--set",
+        BACKUPS_ON,
+        "--set",
+        "backup.image.tag=16.6-jobfail",
+        "--timeout",
+        "2m",
+    ])
+    .ok();
+    sim.thebot(&[
+        "upgrade",
+        "-n",
+        NS,
+        "--set",
+        BACKUPS_ON,
+        "--set",
+        "images.backend.tag=1.5.0",
+        "--timeout",
+        "2m",
+    ])
+    .ok();
+    let out = sim.thebot(&["rollback", "1", "-n", NS, "--restore-db", "--timeout", "2m"]);
+    out.fails_with(
+        4,
+        &[
+            "thebot-dev-restore-",
+            "the database restore failed: nothing was rolled back and the app stays scaled to 0",
+            "kubectl logs -n thebot-dev job/thebot-dev-restore-",
+            "kubectl scale -n thebot-dev deployment/thebot-dev-backend --replicas=1",
+        ],
+    );
+    assert!(
+        !out.stderr.contains("revision 3 recorded"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(history_json(&sim).len(), 2, "no revision recorded");
+    assert_eq!(backend_image(&sim), "ghcr.io/the-bot/thebot-backend:1.5.0");
+    let d = sim.get(&format!(
+        "/apis/apps/v1/namespaces/{NS}/deployments/thebot-dev-backend"
+    ));
+    assert_eq!(d["spec"]["replicas"], 0);
+    // The lock was released: the plain rollback the message offers works.
+    sim.thebot(&[
+        "rollback",
+        "1",
+        "-n",
+        NS,
+        "--allow-schema-mismatch",
+        "--timeout",
+        "2m",
+    ])
+    .ok();
+    assert_eq!(backend_image(&sim), "ghcr.io/the-bot/thebot-backend:1.4.0");
+}
+
+#[test]
+fn restore_db_without_a_backup_is_refused_and_without_a_migration_ignored() {
+    let sim = Sim::start();
+    sim.thebot(&["install", "dev", "--create-namespace", "--timeout", "2m"])
+        .ok();
+    sim.thebot(&[
+        "upgrade",
+        "-n",
+        NS,
+        "--set",
+        "app.logLevel=WARNING",
+        "--timeout",
+        "2m",
+    ])
+    .ok();
+    // No migration crossed: the flag is ignored, with a warning.
+    let out = sim.thebot(&["rollback", "1", "-n", NS, "--restore-db", "--timeout", "2m"]);
+    out.ok();
+    assert!(
+        out.stderr.contains("--restore-db ignored"),
+        "{}",
+        out.stderr
+    );
+    assert!(jobs(&sim, "restore").is_empty());
+    // Backups off (dev's default): a migration with no backup before it.
+    sim.thebot(&[
+        "upgrade",
+        "-n",
+        NS,
+        "--set",
+        "images.backend.tag=1.5.0",
+        "--timeout",
+        "2m",
+    ])
+    .ok();
+    let before = sim.resource_versions(NS);
+    let out = sim.thebot(&["rollback", "1", "-n", NS, "--restore-db", "--timeout", "2m"]);
+    out.fails_with(
+        1,
+        &[
+            "--restore-db refused: no backup exists",
+            "--allow-schema-mismatch is the only way",
+            "nothing was written",
+        ],
+    );
+    assert_eq!(sim.resource_versions(NS), before, "nothing was written");
+    assert_eq!(backend_image(&sim), "ghcr.io/the-bot/thebot-backend:1.5.0");
 }

@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::cluster::Cluster;
 use crate::manifest::Object;
 use crate::plan::HOOK_ANNOTATION;
-use crate::release::record::{Migration, Record};
+use crate::release::record::{Backup, Migration, Record};
 use crate::release::store::Entry;
 
 /// The component label of the migration hook Job.
@@ -143,20 +143,26 @@ pub struct Crossing {
     pub target_image: String,
     /// The migration the database is at.
     pub migrated: Migration,
+    /// The backup that holds the database as the target revision ran on
+    /// it (`rollback --restore-db`), if one was taken.
+    pub restore: Option<Backup>,
 }
 
 impl Crossing {
     /// The refusal: what would happen, and the ways out.
     pub fn refusal(&self) -> String {
         let m = &self.migrated;
-        let restore = match &m.backup {
+        let restore = match &self.restore {
             Some(b) => format!(
-                "or restore the database first from {} on PersistentVolumeClaim {} (taken before that migration; \
-                 README, \"Database safety\"), then roll back with --allow-schema-mismatch",
-                b.file, b.claim
+                "--restore-db              restore the database first from {} on PersistentVolumeClaim {} \
+                 (taken before the first migration away from revision {}'s code; what was written since is lost), then roll back",
+                b.file, b.claim, self.target
             ),
-            None => "no backup was taken before that migration (backups are off: backup.enabled)"
-                .to_string(),
+            None => format!(
+                "no backup was taken before the migration away from revision {}'s code \
+                 (backups off: backup.enabled): --restore-db cannot help, --allow-schema-mismatch is the only way back",
+                self.target
+            ),
         };
         format!(
             "rollback to revision {} refused: it runs {}, but the database was migrated by {} in revision {}: \
@@ -186,9 +192,29 @@ pub fn crossing(target: &Record, objects: &[Object], entries: &[Entry]) -> Optio
     let image = backend_image(objects)?;
     (image != migrated.image).then(|| Crossing {
         target: target.revision,
+        restore: backup_to_restore(entries, target.revision, &image).cloned(),
         target_image: image,
         migrated: migrated.clone(),
     })
+}
+
+/// The backup that holds the database as revision `target` (running
+/// `target_image`) left it: the one taken before the first migration,
+/// after `target`, to another image. Later backups hold a newer schema;
+/// a migration Job re-run with the same image changed no schema, so the
+/// backup before it is skipped for the newer one.
+pub fn backup_to_restore<'a>(
+    entries: &'a [Entry],
+    target: u32,
+    target_image: &str,
+) -> Option<&'a Backup> {
+    entries
+        .iter()
+        .filter_map(|e| e.record.as_ref().ok())
+        .filter_map(|r| r.migration.as_ref())
+        .filter(|m| m.revision > target && m.image != target_image)
+        .min_by_key(|m| m.revision)
+        .and_then(|m| m.backup.as_ref())
 }
 
 #[cfg(test)]
@@ -318,25 +344,90 @@ mod tests {
         assert_eq!(size_in_log("container started", "r-r2-x.dump"), None);
     }
 
+    fn backup(file: &str) -> Backup {
+        Backup {
+            file: file.into(),
+            claim: "r-backups".into(),
+            time: "2026-12-06T20:00:00Z".into(),
+            size: Some(10),
+            job: "r-backup-01234567".into(),
+        }
+    }
+
+    /// Revision `revision`'s record, the database migrated by `image` in
+    /// `migrated_in` after a backup `file` (if any).
+    fn migrated(revision: u32, image: &str, migrated_in: u32, file: Option<&str>) -> Entry {
+        let mut e = entry(revision, Status::Superseded, Some((image, migrated_in)));
+        if let Ok(r) = e.record.as_mut() {
+            r.migration.as_mut().unwrap().backup = file.map(backup);
+        }
+        e
+    }
+
     #[test]
-    fn a_refusal_names_the_backup_when_there_is_one() {
-        let c = Crossing {
-            target: 1,
-            target_image: OLD.into(),
-            migrated: Migration {
-                image: NEW.into(),
-                revision: 2,
-                backup: Some(Backup {
-                    file: "r-r2-20261206T200000Z.dump".into(),
-                    claim: "r-backups".into(),
-                    time: "2026-12-06T20:00:00Z".into(),
-                    size: Some(10),
-                    job: "r-backup-01234567".into(),
-                }),
-            },
-        };
+    fn the_backup_to_restore_is_the_one_before_the_first_migration_away() {
+        const V6: &str = "ghcr.io/the-bot/thebot-backend:1.6.0";
+        // 1 runs 1.4.0; 2 changes LOG_LEVEL; 3 migrates to 1.5.0 (backup
+        // b3); 4 carries that state; 5 migrates to 1.6.0 (backup b5).
+        let entries = vec![
+            migrated(1, OLD, 1, None),
+            migrated(2, OLD, 1, None),
+            migrated(3, NEW, 3, Some("b3")),
+            migrated(4, NEW, 3, Some("b3")),
+            migrated(5, V6, 5, Some("b5")),
+        ];
+        let file = |t, image| backup_to_restore(&entries, t, image).map(|b| b.file.as_str());
+        // Back to 1.4.0 (revision 1 or 2): the database as it was before 3.
+        assert_eq!(file(1, OLD), Some("b3"));
+        assert_eq!(file(2, OLD), Some("b3"));
+        // Back to 1.5.0 (revision 3 or 4): the one before 5, not b3.
+        assert_eq!(file(3, NEW), Some("b5"));
+        assert_eq!(file(4, NEW), Some("b5"));
+        // Nothing migrated after 5.
+        assert_eq!(file(5, V6), None);
+        // The first migration away was not backed up: a later backup holds
+        // a newer schema and is no substitute.
+        let unbacked = vec![
+            migrated(1, OLD, 1, None),
+            migrated(2, NEW, 2, None),
+            migrated(3, V6, 3, Some("b3")),
+        ];
+        assert_eq!(backup_to_restore(&unbacked, 1, OLD), None);
+        // A migration Job re-run on the same image changed no schema: the
+        // newer backup before the real change is the one.
+        let rerun = vec![
+            migrated(1, OLD, 1, None),
+            migrated(2, OLD, 2, Some("b2")),
+            migrated(3, NEW, 3, Some("b3")),
+        ];
+        assert_eq!(
+            backup_to_restore(&rerun, 1, OLD).map(|b| b.file.as_str()),
+            Some("b3")
+        );
+    }
+
+    #[test]
+    fn a_refusal_offers_restore_db_when_there_is_a_backup() {
+        let entries = vec![
+            migrated(1, OLD, 1, None),
+            migrated(2, NEW, 2, Some("r-r2-20261206T200000Z.dump")),
+        ];
+        let target = sample(1, Status::Superseded);
+        let c = crossing(&target, &[job("migrate", OLD)], &entries).expect("crosses");
+        let msg = c.refusal();
+        for needle in [
+            "--restore-db",
+            "r-r2-20261206T200000Z.dump on PersistentVolumeClaim r-backups",
+            "--allow-schema-mismatch",
+        ] {
+            assert!(msg.contains(needle), "{msg}");
+        }
+        let none = vec![migrated(1, OLD, 1, None), migrated(2, NEW, 2, None)];
+        let c = crossing(&target, &[job("migrate", OLD)], &none).expect("crosses");
+        assert!(c.restore.is_none());
         assert!(
-            c.refusal().contains("r-r2-20261206T200000Z.dump"),
+            c.refusal()
+                .contains("--allow-schema-mismatch is the only way back"),
             "{}",
             c.refusal()
         );

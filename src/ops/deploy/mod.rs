@@ -23,6 +23,7 @@ mod inflight;
 mod locked;
 mod plan;
 mod preflight;
+mod restore;
 mod revision;
 mod rollout;
 mod secrets;
@@ -40,6 +41,7 @@ use crate::cluster::ConnectOptions;
 use crate::manifest::ObjectId;
 use crate::release::record::Record;
 
+pub use backup::Crossing;
 pub(crate) use identify::identify;
 pub use plan::Plan;
 pub(crate) use plan::rollback_target;
@@ -95,6 +97,9 @@ pub struct DeployOptions {
     /// `rollback --allow-schema-mismatch`: roll back to a backend older
     /// than the database's last migration (warned, not refused).
     pub allow_schema_mismatch: bool,
+    /// `rollback --restore-db`: across a migration, restore the database
+    /// from the backup taken before it, then roll back (`restore`).
+    pub restore_db: bool,
 }
 
 /// What a successful deploy did.
@@ -167,28 +172,112 @@ async fn run(
     if !opts.allow_schema_mismatch {
         schema_check(plan.crossing.as_ref(), opts, &super::events::Silent)?;
     }
-    let recorded = revision::record_pending(mode, plan, locked, state, sink).await?;
+    // Before the revision is recorded: a failed restore rolls nothing back.
+    let restored = match plan.crossing.as_ref().filter(|_| opts.restore_db) {
+        Some(c) => {
+            let r = restore::Restore {
+                cluster: &cluster,
+                discovery: &discovery,
+                release: &locked.release,
+                opts,
+                deadline,
+            };
+            Some(restore_db(c, &plan, &locked.entries, &r, sink).await?)
+        }
+        None => None,
+    };
+    let mut recorded = revision::record_pending(mode, plan, locked, state, sink).await?;
+    let mut force = Vec::new();
+    if let (Some(r), Some(c)) = (&restored, recorded.plan.crossing.as_ref()) {
+        // The database is now at the target's code, by this revision.
+        if let Some((rec, _)) = state.pending.as_mut() {
+            rec.migration = Some(crate::release::record::Migration {
+                image: c.target_image.clone(),
+                revision: recorded.revision,
+                backup: Some(r.backup.clone()),
+            });
+        }
+        recorded.restored_from = Some(r.backup.file.clone());
+        force = restore::bring_back(&mut recorded.objects, &r.scaled);
+    }
     let target = rollout::Target {
         cluster: &cluster,
         discovery: &discovery,
         opts,
         deadline,
+        force: &force,
     };
     let changes = rollout::roll_out(&target, &recorded, state, sink).await?;
+    if let Some(r) = &restored {
+        sink.event(super::events::Event::Info(r.summary()));
+    }
     revision::record_deployed(opts, recorded, changes, state, sink).await
 }
 
-/// A rollback across a migration: refused (exit 1, nothing written), or
-/// warned about with `--allow-schema-mismatch`.
+/// A rollback across a migration: refused (exit 1, nothing written),
+/// warned about with `--allow-schema-mismatch`, or let through to a
+/// restore with `--restore-db` when there is a backup to restore.
 fn schema_check(
     crossing: Option<&backup::Crossing>,
     opts: &DeployOptions,
     sink: &dyn Sink,
 ) -> Result<(), OpError> {
-    let Some(c) = crossing else { return Ok(()) };
+    let Some(c) = crossing else {
+        if opts.restore_db {
+            sink.event(super::events::Event::Warning(
+                "--restore-db ignored: this rollback crosses no migration, the database is left as it is".into(),
+            ));
+        }
+        return Ok(());
+    };
+    if opts.restore_db {
+        return match &c.restore {
+            Some(_) => Ok(()),
+            None => Err(OpError::Failed(format!(
+                "rollback to revision {} --restore-db refused: no backup exists of the database before the migration away from {} \
+                 (backups were off: backup.enabled); --allow-schema-mismatch is the only way to roll back (the schema stays as it is)\n\
+                 nothing was written",
+                c.target, c.target_image
+            ))),
+        };
+    }
     if opts.allow_schema_mismatch {
         sink.event(super::events::Event::Warning(c.allowed()));
         return Ok(());
     }
     Err(OpError::Failed(c.refusal()))
+}
+
+/// `--restore-db`: the app scaled to 0, the database restored.
+async fn restore_db(
+    c: &backup::Crossing,
+    plan: &Plan,
+    entries: &[crate::release::store::Entry],
+    r: &restore::Restore<'_>,
+    sink: &dyn Sink,
+) -> Result<restore::Restored, OpError> {
+    let backup = c.restore.as_ref().ok_or_else(|| {
+        OpError::Failed("--restore-db: no backup to restore (nothing was written)".into())
+    })?;
+    // The target's backup Job, else the current revision's.
+    let current = crate::release::history::latest(entries)
+        .and_then(|e| e.record.as_ref().ok())
+        .and_then(|r| crate::manifest::from_stream(&r.manifest).ok())
+        .and_then(|objs| objs.into_iter().find(crate::plan::is_engine_job));
+    let template = plan.backup.clone().or(current).ok_or_else(|| {
+        OpError::Failed(
+            "--restore-db: no backup Job is recorded to restore with (backup.enabled is off in the target and the current revision); nothing was written".into(),
+        )
+    })?;
+    // The running revision's app Deployments: those the target runs its
+    // backend image in.
+    let targets = restore::app_deployments(&plan.objects, &c.target_image);
+    let running: Vec<crate::manifest::Object> = crate::release::history::last_deployed(entries)
+        .and_then(|r| crate::manifest::from_stream(&r.manifest).ok())
+        .unwrap_or_default();
+    let deployments: Vec<&crate::manifest::Object> = running
+        .iter()
+        .filter(|o| o.kind() == "Deployment" && targets.iter().any(|t| t.name() == o.name()))
+        .collect();
+    r.run(backup, &template, &deployments, entries, sink).await
 }

@@ -81,7 +81,7 @@ enum Source {
         objects: Vec<Object>,
         env: String,
         merged: Value,
-        crossing: Option<Crossing>,
+        crossing: Option<Box<Crossing>>,
     },
 }
 
@@ -98,7 +98,7 @@ impl Draft {
     /// records said when the draft was made.
     pub fn crossing(&self) -> Option<&Crossing> {
         match &self.source {
-            Source::Revision { crossing, .. } => crossing.as_ref(),
+            Source::Revision { crossing, .. } => crossing.as_deref(),
             Source::Values { .. } => None,
         }
     }
@@ -145,7 +145,7 @@ pub async fn draft(
                 objects: plan.recorded_objects(),
                 env: plan.env,
                 merged: plan.merged,
-                crossing: plan.crossing,
+                crossing: plan.crossing.map(Box::new),
             }
         }
         Mode::Install | Mode::Upgrade { .. } => {

@@ -24,6 +24,8 @@ pub struct Recorded {
     /// The last deployed revision before this one.
     pub previous: Option<Record>,
     pub release: ReleaseRef,
+    /// The backup file `--restore-db` restored (named in the description).
+    pub restored_from: Option<String>,
     store: Store,
     entries: Vec<Entry>,
 }
@@ -71,6 +73,7 @@ pub async fn record_pending(
         revision,
         previous,
         release,
+        restored_from: None,
         store,
         entries,
     })
@@ -130,7 +133,10 @@ pub async fn record_deployed(
         opts.description
             .clone()
             .unwrap_or_else(|| match recorded.plan.rollback_of {
-                Some(n) => format!("Rollback to {n}"),
+                Some(n) => match &recorded.restored_from {
+                    Some(file) => format!("Rollback to {n}, database restored from {file}"),
+                    None => format!("Rollback to {n}"),
+                },
                 None => format!("{} complete", state.verb),
             });
     done.last_deployed = record::now_rfc3339();

@@ -20,6 +20,9 @@ pub struct Target<'a> {
     pub discovery: &'a Discovery,
     pub opts: &'a DeployOptions,
     pub deadline: tokio::time::Instant,
+    /// Objects applied with force besides adopted ones (the Deployments a
+    /// `--restore-db` scaled down take their replicas back).
+    pub force: &'a [crate::manifest::ObjectId],
 }
 
 pub async fn roll_out(
@@ -34,7 +37,8 @@ pub async fn roll_out(
     let live =
         LiveIndex::snapshot(&t.cluster.client, t.discovery, &ids, &release.namespace).await?;
     let release_key = format!("{}/{}", release.namespace, release.name);
-    let force_for = adopt::foreign(objects, &live, &release_key, t.opts.take_ownership, sink)?;
+    let mut force_for = adopt::foreign(objects, &live, &release_key, t.opts.take_ownership, sink)?;
+    force_for.extend(t.force.iter().cloned());
     let stages = Stages {
         cluster: t.cluster,
         discovery: t.discovery,
