@@ -744,3 +744,107 @@ fn restore_db_without_a_backup_is_refused_and_without_a_migration_ignored() {
     assert_eq!(sim.resource_versions(NS), before, "nothing was written");
     assert_eq!(backend_image(&sim), "ghcr.io/the-bot/thebot-backend:1.5.0");
 }
+
+/// The manual-backup notes of the release (`thebot backup`).
+fn manual_notes(sim: &Sim) -> Vec<Value> {
+    sim.list(&format!(
+        "/api/v1/namespaces/{NS}/configmaps?labelSelector=thebot.io/manual-backups%3Dtrue"
+    ))
+}
+
+#[test]
+fn backup_takes_one_now_backups_lists_it_and_a_failing_or_disabled_one_is_reported() {
+    let sim = Sim::start();
+    sim.thebot(&[
+        "install",
+        "dev",
+        "--create-namespace",
+        "--set",
+        BACKUPS_ON,
+        "--timeout",
+        "2m",
+    ])
+    .ok();
+    let out = sim.thebot(&["backup", "-n", NS, "--timeout", "2m"]);
+    let text = out.ok();
+    assert!(
+        text.contains("backup taken: thebot-dev-r1-manual-")
+            && text
+                .contains("on PersistentVolumeClaim thebot-dev-backups by Job thebot-dev-backup-"),
+        "{text}"
+    );
+    assert!(
+        text.contains(" bytes)") || text.contains("size not reported"),
+        "{text}"
+    );
+    let backups = jobs(&sim, "backup");
+    assert_eq!(backups.len(), 1, "{backups:?}");
+    let job = sim.get(&format!(
+        "/apis/batch/v1/namespaces/{NS}/jobs/{}",
+        backups[0].0
+    ));
+    assert_eq!(job["status"]["succeeded"], 1, "{job}");
+    let file = env_of(container(&job), "BACKUP_FILE")["value"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(text.contains(&file), "{text}");
+    // Listed, from the ConfigMap (no record was rewritten).
+    let list: Vec<Value> =
+        serde_json::from_str(sim.thebot(&["backups", "-n", NS, "-o", "json"]).ok()).unwrap();
+    assert_eq!(list.len(), 1, "{list:?}");
+    assert_eq!(list[0]["file"], file.as_str());
+    assert_eq!(list[0]["manual"], true);
+    assert_eq!(list[0]["revision"], 1);
+    assert_eq!(list[0]["job"], backups[0].0.as_str());
+    assert_eq!(list[0]["image"], "ghcr.io/the-bot/thebot-backend:1.4.0");
+    let table = sim.thebot(&["backups", "-n", NS]);
+    assert!(table.ok().contains("manual"), "{}", table.stdout);
+    assert_eq!(history_json(&sim).len(), 1, "no revision was written");
+    assert_eq!(manual_notes(&sim).len(), 1);
+
+    // A backup Job that fails: exit 4, the Job and how to see why named,
+    // nothing noted.
+    sim.thebot(&[
+        "upgrade",
+        "-n",
+        NS,
+        "--set",
+        BACKUPS_ON,
+        "--set",
+        "backup.image.tag=16.6-jobfail",
+        "--timeout",
+        "2m",
+    ])
+    .ok();
+    let out = sim.thebot(&["backup", "-n", NS, "--timeout", "2m"]);
+    out.fails_with(
+        4,
+        &[
+            "the backup failed: Job thebot-dev-backup-",
+            "kubectl logs -n thebot-dev job/thebot-dev-backup-",
+        ],
+    );
+    let list: Vec<Value> =
+        serde_json::from_str(sim.thebot(&["backups", "-n", NS, "-o", "json"]).ok()).unwrap();
+    assert_eq!(list.len(), 1, "the failed one is not listed: {list:?}");
+
+    // Backups off: exit 1, how to enable them, nothing written.
+    sim.thebot(&["upgrade", "-n", NS, "--timeout", "2m"]).ok();
+    let before = sim.resource_versions(NS);
+    let out = sim.thebot(&["backup", "-n", NS, "--timeout", "2m"]);
+    out.fails_with(
+        1,
+        &[
+            "backups are off for release thebot-dev",
+            "revision 3 records no backup Job",
+            "--set backup.enabled=true",
+            "nothing was written",
+        ],
+    );
+    assert_eq!(sim.resource_versions(NS), before, "nothing was written");
+
+    // Uninstall takes the notes with the records.
+    sim.thebot(&["uninstall", "-n", NS, "--timeout", "2m"]).ok();
+    assert!(manual_notes(&sim).is_empty());
+}
