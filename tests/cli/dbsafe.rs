@@ -848,3 +848,103 @@ fn backup_takes_one_now_backups_lists_it_and_a_failing_or_disabled_one_is_report
     sim.thebot(&["uninstall", "-n", NS, "--timeout", "2m"]).ok();
     assert!(manual_notes(&sim).is_empty());
 }
+
+#[test]
+fn atomic_restores_the_database_only_when_the_failed_migration_had_started() {
+    let sim = Sim::start();
+    sim.thebot(&[
+        "install",
+        "dev",
+        "--create-namespace",
+        "--set",
+        BACKUPS_ON,
+        "--timeout",
+        "2m",
+    ])
+    .ok();
+    // The migration Job of 1.5.0-jobfail fails (kubesim: a `jobfail` tag
+    // makes Jobs exit 1), after the backup before it was taken.
+    let out = sim.thebot(&[
+        "upgrade",
+        "-n",
+        NS,
+        "--set",
+        BACKUPS_ON,
+        "--set",
+        "images.backend.tag=1.5.0-jobfail",
+        "--atomic",
+        "--timeout",
+        "2m",
+    ]);
+    out.fails_with(
+        4,
+        &[
+            "revision 2's migration Job had started: restoring the database from thebot-dev-r2-",
+            "--atomic: revision 2 failed; database restored from the backup taken before its migration, then rolled back to revision 1 (now revision 3, deployed)",
+        ],
+    );
+    let restores = jobs(&sim, "restore");
+    assert_eq!(restores.len(), 1, "{restores:?}");
+    let job = sim.get(&format!(
+        "/apis/batch/v1/namespaces/{NS}/jobs/{}",
+        restores[0].0
+    ));
+    assert_eq!(job["status"]["succeeded"], 1, "{job}");
+    let h = history_json(&sim);
+    let file = h[1]["migration"]["backup"]["file"].as_str().unwrap();
+    assert_eq!(env_of(container(&job), "BACKUP_FILE")["value"], file);
+    assert_eq!(
+        (h[1]["status"].as_str(), h[2]["status"].as_str()),
+        (Some("failed"), Some("deployed"))
+    );
+    // The restore ran before the rollback's revision was recorded.
+    let rollback_record = sim.get(&format!(
+        "/api/v1/namespaces/{NS}/secrets/thebot.release.v1.thebot-dev.v3"
+    ));
+    let recorded_at = rollback_record["metadata"]["creationTimestamp"]
+        .as_str()
+        .unwrap();
+    assert!(
+        restores[0].1.as_str() <= recorded_at,
+        "restore Job {} created after the rollback record {recorded_at}",
+        restores[0].1
+    );
+    assert!(
+        h[2]["description"]
+            .as_str()
+            .unwrap()
+            .contains("database restored"),
+        "{:?}",
+        h[2]
+    );
+    assert_eq!(
+        h[2]["migration"]["image"],
+        "ghcr.io/the-bot/thebot-backend:1.4.0"
+    );
+    assert_eq!(backend_image(&sim), "ghcr.io/the-bot/thebot-backend:1.4.0");
+
+    // A failure before the migration Job (the backup fails): no restore.
+    let out = sim.thebot(&[
+        "upgrade",
+        "-n",
+        NS,
+        "--set",
+        BACKUPS_ON,
+        "--set",
+        "images.backend.tag=1.5.0",
+        "--set",
+        "backup.image.tag=16.6-jobfail",
+        "--atomic",
+        "--timeout",
+        "2m",
+    ]);
+    out.fails_with(
+        4,
+        &[
+            "revision 4 failed before its migration Job started: no database restore",
+            "--atomic: revision 4 failed; rolled back to revision 3 (now revision 5, deployed)",
+        ],
+    );
+    assert_eq!(jobs(&sim, "restore"), restores, "no second restore");
+    assert_eq!(backend_image(&sim), "ghcr.io/the-bot/thebot-backend:1.4.0");
+}
