@@ -103,7 +103,7 @@ impl MigrationState {
                 "--atomic: revision {failed}'s migration Job had started but no backup was taken before it (backups off: backup.enabled): the database stays as the migration left it"
             ),
             MigrationState::NotStarted => format!(
-                "--atomic: revision {failed} failed before its migration Job started: no database restore, the database is as it was"
+                "--atomic: no migration Job started in revision {failed} (it failed before one, or had none to run): no database restore, the database is as it was"
             ),
             MigrationState::Unknown(e) => format!(
                 "--atomic: whether revision {failed}'s migration started is unknown ({e}): no database restore"

@@ -941,7 +941,7 @@ fn atomic_restores_the_database_only_when_the_failed_migration_had_started() {
     out.fails_with(
         4,
         &[
-            "revision 4 failed before its migration Job started: no database restore",
+            "no migration Job started in revision 4 (it failed before one, or had none to run): no database restore",
             "--atomic: revision 4 failed; rolled back to revision 3 (now revision 5, deployed)",
         ],
     );
