@@ -53,8 +53,11 @@ pub enum Command {
     Status(query::StatusArgs),
     /// The release's revisions.
     History(query::HistoryArgs),
-    /// The database backups taken before migrations (from the records).
+    /// The database backups: those taken before migrations (from the
+    /// records) and by `thebot backup`.
     Backups(query::BackupsArgs),
+    /// Back up the database now with the release's backup Job.
+    Backup(query::BackupArgs),
     /// The releases in a namespace (or all with -A).
     List(query::ListArgs),
     /// Break the release's operation lock (only when its holder is dead).
@@ -246,6 +249,7 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> anyhow::Result
         Command::Status(a) => query::status(a),
         Command::History(a) => query::history(a),
         Command::Backups(a) => query::backups(a),
+        Command::Backup(a) => query::backup(a),
         Command::List(a) => query::list(a),
         Command::Unlock(a) => query::unlock(a),
     }

@@ -54,6 +54,25 @@ pub struct BackupsArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct BackupArgs {
+    #[command(flatten)]
+    pub query: QueryArgs,
+    /// How long to wait for the backup Job.
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = humantime::parse_duration)]
+    pub timeout: std::time::Duration,
+    /// Wait this long for another operation's lock instead of failing at once.
+    #[arg(long = "wait-for-lock", value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub wait_for_lock: Option<std::time::Duration>,
+    /// Lines of a failing container's log shown on failure.
+    #[arg(long = "log-lines", value_name = "N", default_value_t = 20)]
+    pub log_lines: u32,
+    #[arg(short, long, value_enum, default_value_t = Format::Table)]
+    pub output: Format,
+    #[command(flatten)]
+    pub progress: super::common::ProgressArgs,
+}
+
+#[derive(Debug, Args)]
 pub struct ListArgs {
     /// Namespace (default: the kubeconfig context's).
     #[arg(short = 'n', long)]
@@ -149,10 +168,13 @@ pub fn backups(a: BackupsArgs) -> anyhow::Result<()> {
     ui::print_list(
         a.output,
         &entries,
-        &["REVISION", "TIME", "FILE", "SIZE", "IMAGE", "ON CLAIM"],
+        &[
+            "REVISION", "TAKEN", "TIME", "FILE", "SIZE", "IMAGE", "ON CLAIM",
+        ],
         |e| {
             vec![
                 e.revision.to_string(),
+                if e.manual { "manual" } else { "migration" }.to_string(),
                 e.time.clone(),
                 e.file.clone(),
                 e.size.map_or("-".into(), |s| s.to_string()),
@@ -164,6 +186,35 @@ pub fn backups(a: BackupsArgs) -> anyhow::Result<()> {
                 },
             ]
         },
+    );
+    Ok(())
+}
+
+pub fn backup(a: BackupArgs) -> anyhow::Result<()> {
+    let opts = crate::ops::deploy::BackupOptions {
+        query: a.query.options(),
+        timeout: a.timeout,
+        wait_for_lock: a.wait_for_lock,
+        log_lines: a.log_lines,
+    };
+    let taken = {
+        let view = crate::ui::progress::stderr_view(a.progress.view());
+        runtime()?.block_on(crate::ops::deploy::take_backup(&opts, view.as_ref()))?
+    };
+    if a.output != Format::Table {
+        ui::print_data(a.output, &taken);
+        return Ok(());
+    }
+    let b = &taken.backup;
+    println!(
+        "backup taken: {} ({}) on PersistentVolumeClaim {} by Job {} (revision {}, {})",
+        b.file,
+        b.size
+            .map_or("size not reported".to_string(), |s| format!("{s} bytes")),
+        b.claim,
+        b.job,
+        taken.revision,
+        taken.image
     );
     Ok(())
 }

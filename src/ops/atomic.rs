@@ -4,6 +4,13 @@
 //! revision through the normal staged, waited path; an install removes the
 //! objects it created and nothing else. If that fails too, the message
 //! states the release's exact state and the one command that fixes it.
+//!
+//! After a failed upgrade whose migration Job had started (the failed
+//! revision's record says the database was migrated by it) and a backup
+//! was taken before it, the rollback first restores that backup, as
+//! `rollback --restore-db` does (app scaled to 0, restore Job, then the
+//! staged rollback). When the failure came before the migration Job (a
+//! failed backup, a refused apply), the database is left as it is.
 
 use kube::api::{DeleteParams, PropagationPolicy};
 
@@ -61,14 +68,90 @@ pub struct Target {
 /// How the restore went.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Restored {
-    RolledBack { to: u32, revision: u32 },
-    Removed { objects: usize },
+    RolledBack {
+        to: u32,
+        revision: u32,
+        /// The database was restored first (the migration had started).
+        restored_db: bool,
+    },
+    Removed {
+        objects: usize,
+    },
     Failed(String),
+}
+
+/// Whether the failed revision's migration Job had started, and the
+/// backup taken before it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MigrationState {
+    /// The migration Job was applied; `Some` the backup taken before it.
+    Started(Option<crate::release::record::Backup>),
+    NotStarted,
+    /// The records could not be read (the database is left as it is).
+    Unknown(String),
+}
+
+impl MigrationState {
+    /// What the rollback does about the database, said before it.
+    pub fn say(&self, failed: u32) -> String {
+        match self {
+            MigrationState::Started(Some(b)) => format!(
+                "--atomic: revision {failed}'s migration Job had started: restoring the database from {} (PersistentVolumeClaim {}, taken before it) before rolling back",
+                b.file, b.claim
+            ),
+            MigrationState::Started(None) => format!(
+                "--atomic: revision {failed}'s migration Job had started but no backup was taken before it (backups off: backup.enabled): the database stays as the migration left it"
+            ),
+            MigrationState::NotStarted => format!(
+                "--atomic: no migration Job started in revision {failed} (it failed before one, or had none to run): no database restore, the database is as it was"
+            ),
+            MigrationState::Unknown(e) => format!(
+                "--atomic: whether revision {failed}'s migration started is unknown ({e}): no database restore"
+            ),
+        }
+    }
+}
+
+/// The failed revision's record: did its migration start?
+pub fn migration_state(entries: &[crate::release::store::Entry], failed: u32) -> MigrationState {
+    let Some(Ok(record)) = entries
+        .iter()
+        .find(|e| e.revision == failed)
+        .map(|e| e.record.as_ref())
+    else {
+        return MigrationState::Unknown(format!("revision {failed}'s record cannot be read"));
+    };
+    match &record.migration {
+        Some(m) if m.revision == failed => MigrationState::Started(m.backup.clone()),
+        _ => MigrationState::NotStarted,
+    }
+}
+
+async fn read_migration_state(opts: &DeployOptions, t: &Target) -> MigrationState {
+    let entries = async {
+        let cluster = session::connect(&opts.connect).await?;
+        crate::release::store::Store::new(
+            cluster.client.clone(),
+            &t.release.namespace,
+            &t.release.name,
+        )
+        .entries()
+        .await
+        .map_err(OpError::from)
+    }
+    .await;
+    match entries {
+        Ok(entries) => migration_state(&entries, t.failed),
+        Err(e) => MigrationState::Unknown(e.to_string()),
+    }
 }
 
 pub async fn restore(opts: &DeployOptions, t: &Target, sink: &dyn Sink) -> Restored {
     match t.previous {
         Some(to) => {
+            let state = read_migration_state(opts, t).await;
+            let restore_db = matches!(state, MigrationState::Started(Some(_)));
+            sink.event(Event::Warning(state.say(t.failed)));
             sink.event(Event::Warning(format!(
                 "--atomic: rolling back to revision {to}"
             )));
@@ -81,16 +164,22 @@ pub async fn restore(opts: &DeployOptions, t: &Target, sink: &dyn Sink) -> Resto
                 namespace: Some(t.release.namespace.clone()),
                 create_namespace: false,
                 description: Some(format!(
-                    "Rollback to {to} (--atomic, revision {} failed)",
-                    t.failed
+                    "Rollback to {to} (--atomic, revision {} failed{})",
+                    t.failed,
+                    if restore_db {
+                        ", database restored"
+                    } else {
+                        ""
+                    }
                 )),
                 take_ownership: false,
-                // The failed revision's migration may have run: restoring
-                // the previous code is still the best the user asked for;
-                // the crossing is warned about, naming the backup.
-                allow_schema_mismatch: true,
-                // Never a second restore behind the user's back.
-                restore_db: false,
+                // Without a backup to restore, restoring the previous code
+                // is still the best the user asked for; the crossing is
+                // warned about.
+                allow_schema_mismatch: !restore_db,
+                // The database back to before the failed migration, only
+                // when it had started and was backed up.
+                restore_db,
                 ..opts.clone()
             };
             match Box::pin(deploy::deploy(
@@ -103,6 +192,7 @@ pub async fn restore(opts: &DeployOptions, t: &Target, sink: &dyn Sink) -> Resto
                 Ok(done) => Restored::RolledBack {
                     to,
                     revision: done.record.revision,
+                    restored_db: restore_db,
                 },
                 Err(failed) => Restored::Failed(failed.error.to_string()),
             }
@@ -154,9 +244,18 @@ async fn remove_created(opts: &DeployOptions, t: &Target) -> Result<usize, Strin
 pub fn combine(err: OpError, t: &Target, restored: Restored) -> OpError {
     let r = &t.release;
     let suffix = match restored {
-        Restored::RolledBack { to, revision } => format!(
-            "\n--atomic: revision {} failed; rolled back to revision {to} (now revision {revision}, deployed)",
-            t.failed
+        Restored::RolledBack {
+            to,
+            revision,
+            restored_db,
+        } => format!(
+            "\n--atomic: revision {} failed; {}rolled back to revision {to} (now revision {revision}, deployed)",
+            t.failed,
+            if restored_db {
+                "database restored from the backup taken before its migration, then "
+            } else {
+                ""
+            }
         ),
         Restored::Removed { objects } => format!(
             "\n--atomic: revision {} failed; removed the {objects} objects the install created (objects that existed before were not touched)",
@@ -174,4 +273,55 @@ pub fn combine(err: OpError, t: &Target, restored: Restored) -> OpError {
         },
     };
     err.with_suffix(&suffix)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::release::record::tests::sample;
+    use crate::release::record::{Backup, Migration, Status};
+    use crate::release::store::Entry;
+
+    fn entry(revision: u32, migrated_in: u32, backup: bool) -> Entry {
+        let mut r = sample(revision, Status::Failed);
+        r.migration = Some(Migration {
+            image: "ghcr.io/the-bot/thebot-backend:1.5.0".into(),
+            revision: migrated_in,
+            backup: backup.then(|| Backup {
+                file: "r-r2-x.dump".into(),
+                claim: "r-backups".into(),
+                time: "2026-12-06T20:00:00Z".into(),
+                size: None,
+                job: "r-backup-01234567".into(),
+            }),
+        });
+        Entry {
+            revision,
+            record: Ok(r),
+            resource_version: String::new(),
+        }
+    }
+
+    #[test]
+    fn only_a_migration_started_by_the_failed_revision_is_restored() {
+        let started = migration_state(&[entry(2, 2, true)], 2);
+        assert!(matches!(&started, MigrationState::Started(Some(b)) if b.file == "r-r2-x.dump"));
+        assert!(
+            started
+                .say(2)
+                .contains("restoring the database from r-r2-x.dump")
+        );
+        // The state carried forward from revision 1: it never started.
+        let not = migration_state(&[entry(2, 1, false)], 2);
+        assert_eq!(not, MigrationState::NotStarted);
+        assert!(not.say(2).contains("no database restore"));
+        // Started without a backup (backups off): nothing to restore.
+        let off = migration_state(&[entry(2, 2, false)], 2);
+        assert_eq!(off, MigrationState::Started(None));
+        assert!(off.say(2).contains("no backup was taken"));
+        assert!(matches!(
+            migration_state(&[], 2),
+            MigrationState::Unknown(_)
+        ));
+    }
 }

@@ -67,18 +67,24 @@ pub struct HistoryEntry {
     pub migration: Option<crate::release::record::Migration>,
 }
 
-/// One line of `thebot backups`: a backup taken before a migration.
+/// One line of `thebot backups`: a backup taken before a migration, or
+/// by `thebot backup`.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BackupEntry {
-    /// The revision whose migration it preceded.
+    /// The revision whose migration it preceded (a manual backup: the
+    /// revision deployed when it was taken).
     pub revision: u32,
+    /// Taken by `thebot backup` (noted in ConfigMap `<release>-backups`),
+    /// not before a migration.
+    pub manual: bool,
     pub time: String,
     pub file: String,
     pub claim: String,
     /// Bytes, when the backup Job's log reported it.
     pub size: Option<u64>,
-    /// The backend image the migration after it ran.
+    /// The backend image the migration after it ran (a manual backup:
+    /// the one whose schema it holds).
     pub image: String,
     /// The Job that wrote it.
     pub job: String,
@@ -93,12 +99,17 @@ pub async fn backups(opts: &QueryOptions) -> Result<Vec<BackupEntry>, OpError> {
     let entries = Store::new(cluster.client.clone(), &release.namespace, &release.name)
         .entries()
         .await?;
-    Ok(backup_entries(&entries))
+    let manual = crate::ops::deploy::manual_backups(&cluster, &release).await?;
+    Ok(backup_entries(&entries, &manual))
 }
 
-/// Each backup once (records carry the migration state forward), oldest
-/// first; `kept` by the newest record's `backup.keep`.
-pub fn backup_entries(entries: &[crate::release::store::Entry]) -> Vec<BackupEntry> {
+/// Each backup once (records carry the migration state forward), with
+/// the manual ones, oldest first; `kept` by the newest record's
+/// `backup.keep` (the backup Job keeps the newest files of either kind).
+pub fn backup_entries(
+    entries: &[crate::release::store::Entry],
+    manual: &[crate::ops::deploy::ManualBackup],
+) -> Vec<BackupEntry> {
     let records: Vec<&crate::release::Record> = entries
         .iter()
         .filter_map(|e| e.record.as_ref().ok())
@@ -118,6 +129,24 @@ pub fn backup_entries(entries: &[crate::release::store::Entry]) -> Vec<BackupEnt
         }
         out.push(BackupEntry {
             revision: m.revision,
+            manual: false,
+            time: b.time.clone(),
+            file: b.file.clone(),
+            claim: b.claim.clone(),
+            size: b.size,
+            image: m.image.clone(),
+            job: b.job.clone(),
+            kept: true,
+        });
+    }
+    for m in manual {
+        let b = &m.backup;
+        if out.iter().any(|e| e.file == b.file && e.claim == b.claim) {
+            continue;
+        }
+        out.push(BackupEntry {
+            revision: m.revision,
+            manual: true,
             time: b.time.clone(),
             file: b.file.clone(),
             claim: b.claim.clone(),

@@ -140,6 +140,12 @@ async fn run(
         l.check()?;
     }
     finish_records(store, opts.keep_history).await?;
+    if !opts.keep_history {
+        // The notes of `thebot backup` go with the records (the files
+        // stay on the claim).
+        super::deploy::forget_manual_backups(cluster, &records[0].namespace, &records[0].name)
+            .await;
+    }
     Ok(result)
 }
 

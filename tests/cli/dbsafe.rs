@@ -744,3 +744,207 @@ fn restore_db_without_a_backup_is_refused_and_without_a_migration_ignored() {
     assert_eq!(sim.resource_versions(NS), before, "nothing was written");
     assert_eq!(backend_image(&sim), "ghcr.io/the-bot/thebot-backend:1.5.0");
 }
+
+/// The manual-backup notes of the release (`thebot backup`).
+fn manual_notes(sim: &Sim) -> Vec<Value> {
+    sim.list(&format!(
+        "/api/v1/namespaces/{NS}/configmaps?labelSelector=thebot.io/manual-backups%3Dtrue"
+    ))
+}
+
+#[test]
+fn backup_takes_one_now_backups_lists_it_and_a_failing_or_disabled_one_is_reported() {
+    let sim = Sim::start();
+    sim.thebot(&[
+        "install",
+        "dev",
+        "--create-namespace",
+        "--set",
+        BACKUPS_ON,
+        "--timeout",
+        "2m",
+    ])
+    .ok();
+    let out = sim.thebot(&["backup", "-n", NS, "--timeout", "2m"]);
+    let text = out.ok();
+    assert!(
+        text.contains("backup taken: thebot-dev-r1-manual-")
+            && text
+                .contains("on PersistentVolumeClaim thebot-dev-backups by Job thebot-dev-backup-"),
+        "{text}"
+    );
+    assert!(
+        text.contains(" bytes)") || text.contains("size not reported"),
+        "{text}"
+    );
+    let backups = jobs(&sim, "backup");
+    assert_eq!(backups.len(), 1, "{backups:?}");
+    let job = sim.get(&format!(
+        "/apis/batch/v1/namespaces/{NS}/jobs/{}",
+        backups[0].0
+    ));
+    assert_eq!(job["status"]["succeeded"], 1, "{job}");
+    let file = env_of(container(&job), "BACKUP_FILE")["value"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(text.contains(&file), "{text}");
+    // Listed, from the ConfigMap (no record was rewritten).
+    let list: Vec<Value> =
+        serde_json::from_str(sim.thebot(&["backups", "-n", NS, "-o", "json"]).ok()).unwrap();
+    assert_eq!(list.len(), 1, "{list:?}");
+    assert_eq!(list[0]["file"], file.as_str());
+    assert_eq!(list[0]["manual"], true);
+    assert_eq!(list[0]["revision"], 1);
+    assert_eq!(list[0]["job"], backups[0].0.as_str());
+    assert_eq!(list[0]["image"], "ghcr.io/the-bot/thebot-backend:1.4.0");
+    let table = sim.thebot(&["backups", "-n", NS]);
+    assert!(table.ok().contains("manual"), "{}", table.stdout);
+    assert_eq!(history_json(&sim).len(), 1, "no revision was written");
+    assert_eq!(manual_notes(&sim).len(), 1);
+
+    // A backup Job that fails: exit 4, the Job and how to see why named,
+    // nothing noted.
+    sim.thebot(&[
+        "upgrade",
+        "-n",
+        NS,
+        "--set",
+        BACKUPS_ON,
+        "--set",
+        "backup.image.tag=16.6-jobfail",
+        "--timeout",
+        "2m",
+    ])
+    .ok();
+    let out = sim.thebot(&["backup", "-n", NS, "--timeout", "2m"]);
+    out.fails_with(
+        4,
+        &[
+            "the backup failed: Job thebot-dev-backup-",
+            "kubectl logs -n thebot-dev job/thebot-dev-backup-",
+        ],
+    );
+    let list: Vec<Value> =
+        serde_json::from_str(sim.thebot(&["backups", "-n", NS, "-o", "json"]).ok()).unwrap();
+    assert_eq!(list.len(), 1, "the failed one is not listed: {list:?}");
+
+    // Backups off: exit 1, how to enable them, nothing written.
+    sim.thebot(&["upgrade", "-n", NS, "--timeout", "2m"]).ok();
+    let before = sim.resource_versions(NS);
+    let out = sim.thebot(&["backup", "-n", NS, "--timeout", "2m"]);
+    out.fails_with(
+        1,
+        &[
+            "backups are off for release thebot-dev",
+            "revision 3 records no backup Job",
+            "--set backup.enabled=true",
+            "nothing was written",
+        ],
+    );
+    assert_eq!(sim.resource_versions(NS), before, "nothing was written");
+
+    // Uninstall takes the notes with the records.
+    sim.thebot(&["uninstall", "-n", NS, "--timeout", "2m"]).ok();
+    assert!(manual_notes(&sim).is_empty());
+}
+
+#[test]
+fn atomic_restores_the_database_only_when_the_failed_migration_had_started() {
+    let sim = Sim::start();
+    sim.thebot(&[
+        "install",
+        "dev",
+        "--create-namespace",
+        "--set",
+        BACKUPS_ON,
+        "--timeout",
+        "2m",
+    ])
+    .ok();
+    // The migration Job of 1.5.0-jobfail fails (kubesim: a `jobfail` tag
+    // makes Jobs exit 1), after the backup before it was taken.
+    let out = sim.thebot(&[
+        "upgrade",
+        "-n",
+        NS,
+        "--set",
+        BACKUPS_ON,
+        "--set",
+        "images.backend.tag=1.5.0-jobfail",
+        "--atomic",
+        "--timeout",
+        "2m",
+    ]);
+    out.fails_with(
+        4,
+        &[
+            "revision 2's migration Job had started: restoring the database from thebot-dev-r2-",
+            "--atomic: revision 2 failed; database restored from the backup taken before its migration, then rolled back to revision 1 (now revision 3, deployed)",
+        ],
+    );
+    let restores = jobs(&sim, "restore");
+    assert_eq!(restores.len(), 1, "{restores:?}");
+    let job = sim.get(&format!(
+        "/apis/batch/v1/namespaces/{NS}/jobs/{}",
+        restores[0].0
+    ));
+    assert_eq!(job["status"]["succeeded"], 1, "{job}");
+    let h = history_json(&sim);
+    let file = h[1]["migration"]["backup"]["file"].as_str().unwrap();
+    assert_eq!(env_of(container(&job), "BACKUP_FILE")["value"], file);
+    assert_eq!(
+        (h[1]["status"].as_str(), h[2]["status"].as_str()),
+        (Some("failed"), Some("deployed"))
+    );
+    // The restore ran before the rollback's revision was recorded.
+    let rollback_record = sim.get(&format!(
+        "/api/v1/namespaces/{NS}/secrets/thebot.release.v1.thebot-dev.v3"
+    ));
+    let recorded_at = rollback_record["metadata"]["creationTimestamp"]
+        .as_str()
+        .unwrap();
+    assert!(
+        restores[0].1.as_str() <= recorded_at,
+        "restore Job {} created after the rollback record {recorded_at}",
+        restores[0].1
+    );
+    assert!(
+        h[2]["description"]
+            .as_str()
+            .unwrap()
+            .contains("database restored"),
+        "{:?}",
+        h[2]
+    );
+    assert_eq!(
+        h[2]["migration"]["image"],
+        "ghcr.io/the-bot/thebot-backend:1.4.0"
+    );
+    assert_eq!(backend_image(&sim), "ghcr.io/the-bot/thebot-backend:1.4.0");
+
+    // A failure before the migration Job (the backup fails): no restore.
+    let out = sim.thebot(&[
+        "upgrade",
+        "-n",
+        NS,
+        "--set",
+        BACKUPS_ON,
+        "--set",
+        "images.backend.tag=1.5.0",
+        "--set",
+        "backup.image.tag=16.6-jobfail",
+        "--atomic",
+        "--timeout",
+        "2m",
+    ]);
+    out.fails_with(
+        4,
+        &[
+            "no migration Job started in revision 4 (it failed before one, or had none to run): no database restore",
+            "--atomic: revision 4 failed; rolled back to revision 3 (now revision 5, deployed)",
+        ],
+    );
+    assert_eq!(jobs(&sim, "restore"), restores, "no second restore");
+    assert_eq!(backend_image(&sim), "ghcr.io/the-bot/thebot-backend:1.4.0");
+}

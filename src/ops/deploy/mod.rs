@@ -21,6 +21,7 @@ mod backup;
 mod identify;
 mod inflight;
 mod locked;
+mod manual;
 mod plan;
 mod preflight;
 mod restore;
@@ -43,6 +44,9 @@ use crate::release::record::Record;
 
 pub use backup::Crossing;
 pub(crate) use identify::identify;
+pub use manual::{
+    BackupOptions, ManualBackup, forget_manual_backups, manual_backups, take as take_backup,
+};
 pub use plan::Plan;
 pub(crate) use plan::rollback_target;
 
