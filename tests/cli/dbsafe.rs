@@ -948,3 +948,40 @@ fn atomic_restores_the_database_only_when_the_failed_migration_had_started() {
     assert_eq!(jobs(&sim, "restore"), restores, "no second restore");
     assert_eq!(backend_image(&sim), "ghcr.io/the-bot/thebot-backend:1.4.0");
 }
+
+#[test]
+fn a_migration_without_backups_is_announced_and_not_on_install() {
+    // dev has backups off: the install (no data yet) says nothing, the
+    // upgrade whose migration will run warns that no copy is taken, and an
+    // upgrade with no migration to run stays quiet.
+    let sim = Sim::start();
+    let install = sim.thebot(&["install", "dev", "--create-namespace", "--timeout", "2m"]);
+    install.ok();
+    let warning = "will migrate the database without a backup";
+    assert!(!install.stderr.contains(warning), "{}", install.stderr);
+    let upgrade = sim.thebot(&[
+        "upgrade",
+        "--set",
+        "images.backend.tag=1.5.0",
+        "--timeout",
+        "2m",
+    ]);
+    upgrade.ok();
+    assert!(upgrade.stderr.contains(warning), "{}", upgrade.stderr);
+    assert!(
+        upgrade.stderr.contains("backup.enabled=false"),
+        "{}",
+        upgrade.stderr
+    );
+    assert!(jobs(&sim, "backup").is_empty());
+    let again = sim.thebot(&[
+        "upgrade",
+        "--reuse-values",
+        "--set",
+        "app.logLevel=WARNING",
+        "--timeout",
+        "2m",
+    ]);
+    again.ok();
+    assert!(!again.stderr.contains(warning), "{}", again.stderr);
+}

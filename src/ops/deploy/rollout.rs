@@ -54,6 +54,9 @@ pub async fn roll_out(
             .backup
             .as_ref()
             .filter(|_| recorded.previous.is_some() && recorded.plan.rollback_of.is_none()),
+        warn_unbacked_migration: recorded.previous.is_some()
+            && recorded.plan.rollback_of.is_none()
+            && recorded.plan.backup.is_none(),
     };
     let mut changes = stages.run(objects, state, sink).await?;
     if let Some(prev) = &recorded.previous {

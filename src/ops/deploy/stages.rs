@@ -28,6 +28,9 @@ pub struct Stages<'a> {
     /// The rendered backup Job, when this is an upgrade of a deployed
     /// release with backups on: run before a migration that will run.
     pub backup: Option<&'a Object>,
+    /// An upgrade of a deployed release whose backups are off: a migration
+    /// that will run is announced with a warning (no copy of the data).
+    pub warn_unbacked_migration: bool,
 }
 
 impl Stages<'_> {
@@ -71,6 +74,13 @@ impl Stages<'_> {
                 }),
                 _ => None,
             };
+            if let (Some(m), None, true) = (migration, self.backup, self.warn_unbacked_migration) {
+                sink.event(Event::Warning(format!(
+                    "{} will migrate the database without a backup: backups are off \
+                     (backup.enabled=false); a rollback across it will need --allow-schema-mismatch",
+                    m.id()
+                )));
+            }
             let taken = match (migration, self.backup) {
                 (Some(_), Some(template)) => Some(
                     self.take_backup(template, objects, &mut waiting, sink)
