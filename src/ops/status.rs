@@ -121,37 +121,27 @@ pub fn backup_entries(
         .and_then(serde_json::Value::as_u64)
         .unwrap_or(3) as usize;
     let mut out: Vec<BackupEntry> = Vec::new();
-    for r in records {
-        let Some(m) = &r.migration else { continue };
-        let Some(b) = &m.backup else { continue };
+    // Backups taken before migrations (each carried forward by later
+    // records, so seen more than once), then the ones taken by hand.
+    let recorded = records.iter().filter_map(|r| {
+        let m = r.migration.as_ref()?;
+        Some((m.revision, false, &m.image, m.backup.as_ref()?))
+    });
+    let noted = manual
+        .iter()
+        .map(|m| (m.revision, true, &m.image, &m.backup));
+    for (revision, manual, image, b) in recorded.chain(noted) {
         if out.iter().any(|e| e.file == b.file && e.claim == b.claim) {
             continue;
         }
         out.push(BackupEntry {
-            revision: m.revision,
-            manual: false,
+            revision,
+            manual,
             time: b.time.clone(),
             file: b.file.clone(),
             claim: b.claim.clone(),
             size: b.size,
-            image: m.image.clone(),
-            job: b.job.clone(),
-            kept: true,
-        });
-    }
-    for m in manual {
-        let b = &m.backup;
-        if out.iter().any(|e| e.file == b.file && e.claim == b.claim) {
-            continue;
-        }
-        out.push(BackupEntry {
-            revision: m.revision,
-            manual: true,
-            time: b.time.clone(),
-            file: b.file.clone(),
-            claim: b.claim.clone(),
-            size: b.size,
-            image: m.image.clone(),
+            image: image.clone(),
             job: b.job.clone(),
             kept: true,
         });

@@ -201,6 +201,19 @@ fn jobs(sim: &Sim, component: &str) -> Vec<(String, String)> {
     out
 }
 
+/// `thebot install dev --create-namespace` with backups on.
+fn install_with_backups(sim: &Sim) -> crate::support::Output {
+    sim.thebot(&[
+        "install",
+        "dev",
+        "--create-namespace",
+        "--set",
+        BACKUPS_ON,
+        "--timeout",
+        "2m",
+    ])
+}
+
 fn history_json(sim: &Sim) -> Vec<Value> {
     let out = sim.thebot(&["history", "-n", NS, "-o", "json"]);
     serde_json::from_str::<Value>(out.ok())
@@ -214,15 +227,7 @@ fn history_json(sim: &Sim) -> Vec<Value> {
 /// migration, so a backup first).
 fn migrated_to_1_5_0() -> Sim {
     let sim = Sim::start();
-    let install = sim.thebot(&[
-        "install",
-        "dev",
-        "--create-namespace",
-        "--set",
-        BACKUPS_ON,
-        "--timeout",
-        "2m",
-    ]);
+    let install = install_with_backups(&sim);
     install.ok();
     assert!(
         !install.stderr.contains("backup before the migration"),
@@ -386,16 +391,7 @@ fn a_rollback_across_a_migration_is_refused_and_writes_nothing() {
 #[test]
 fn a_failing_backup_stops_the_upgrade_before_the_migration() {
     let sim = Sim::start();
-    sim.thebot(&[
-        "install",
-        "dev",
-        "--create-namespace",
-        "--set",
-        BACKUPS_ON,
-        "--timeout",
-        "2m",
-    ])
-    .ok();
+    install_with_backups(&sim).ok();
     let migrations = jobs(&sim, "migrate");
     let out = sim.thebot(&[
         "upgrade",
@@ -755,16 +751,7 @@ fn manual_notes(sim: &Sim) -> Vec<Value> {
 #[test]
 fn backup_takes_one_now_backups_lists_it_and_a_failing_or_disabled_one_is_reported() {
     let sim = Sim::start();
-    sim.thebot(&[
-        "install",
-        "dev",
-        "--create-namespace",
-        "--set",
-        BACKUPS_ON,
-        "--timeout",
-        "2m",
-    ])
-    .ok();
+    install_with_backups(&sim).ok();
     let out = sim.thebot(&["backup", "-n", NS, "--timeout", "2m"]);
     let text = out.ok();
     assert!(
@@ -852,16 +839,7 @@ fn backup_takes_one_now_backups_lists_it_and_a_failing_or_disabled_one_is_report
 #[test]
 fn atomic_restores_the_database_only_when_the_failed_migration_had_started() {
     let sim = Sim::start();
-    sim.thebot(&[
-        "install",
-        "dev",
-        "--create-namespace",
-        "--set",
-        BACKUPS_ON,
-        "--timeout",
-        "2m",
-    ])
-    .ok();
+    install_with_backups(&sim).ok();
     // The migration Job of 1.5.0-jobfail fails (kubesim: a `jobfail` tag
     // makes Jobs exit 1), after the backup before it was taken.
     let out = sim.thebot(&[

@@ -3,6 +3,8 @@
 //! `pkg/apis/core/validation`): dotted paths into an object, ranges,
 //! enums, port names, quantities, int-or-percent values.
 
+use std::collections::HashSet;
+
 use serde_json::Value;
 
 use crate::error::Cause;
@@ -113,6 +115,24 @@ pub fn port_name(out: &mut Vec<Cause>, field: &str, name: &str) {
 
 pub fn dns_label(out: &mut Vec<Cause>, field: &str, s: &str) {
     out.extend(validate::rule_causes(NameRule::Label, None, s, field));
+}
+
+/// A `name` that must be present, a DNS label, and unique among `names`
+/// (containers, volumes): `field` is the path of the name itself.
+pub fn unique_label_name(
+    out: &mut Vec<Cause>,
+    field: &str,
+    name: &str,
+    names: &mut HashSet<String>,
+) {
+    if name.is_empty() {
+        out.push(Cause::required_bare(field));
+    } else {
+        dns_label(out, field, name);
+        if !names.insert(name.to_string()) {
+            out.push(duplicate(field, name));
+        }
+    }
 }
 
 pub fn dns_subdomain(out: &mut Vec<Cause>, field: &str, s: &str) {

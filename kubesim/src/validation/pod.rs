@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::fields::{
     NEGATIVE, dns_label, dns_subdomain, duplicate, items, not_found, one_of, port_name,
-    port_number, quantity, quantity_text, required,
+    port_number, quantity, quantity_text, required, unique_label_name,
 };
 use super::{env, probes, scheduling, security, unvalidated, volumes};
 use crate::error::Cause;
@@ -186,14 +186,7 @@ fn container(
     out: &mut Vec<Cause>,
 ) {
     let name = c.get("name").and_then(Value::as_str).unwrap_or("");
-    if name.is_empty() {
-        out.push(Cause::required_bare(&format!("{path}.name")));
-    } else {
-        dns_label(out, &format!("{path}.name"), name);
-        if !names.insert(name.to_string()) {
-            out.push(duplicate(&format!("{path}.name"), name));
-        }
-    }
+    unique_label_name(out, &format!("{path}.name"), name, names);
     required(out, &format!("{path}.image"), c.get("image"));
     match c.get("terminationMessagePolicy").and_then(Value::as_str) {
         None => {}

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 
 use serde_json::Value;
 
-use super::fields::{dns_label, duplicate, invalid_num, items, quantity};
+use super::fields::{invalid_num, items, quantity, unique_label_name};
 use super::unvalidated;
 use crate::error::Cause;
 
@@ -31,14 +31,7 @@ pub fn volumes(spec: Option<&Value>, prefix: &str, out: &mut Vec<Cause>) -> Hash
     for (i, v) in items(spec, "volumes").iter().enumerate() {
         let path = format!("{prefix}.volumes[{i}]");
         let name = v.get("name").and_then(Value::as_str).unwrap_or("");
-        if name.is_empty() {
-            out.push(Cause::required_bare(&format!("{path}.name")));
-        } else {
-            dns_label(out, &format!("{path}.name"), name);
-            if !names.insert(name.to_string()) {
-                out.push(duplicate(&format!("{path}.name"), name));
-            }
-        }
+        unique_label_name(out, &format!("{path}.name"), name, &mut names);
         let sources: Vec<(&String, &Value)> = v
             .as_object()
             .map(|m| m.iter().filter(|(k, _)| *k != "name").collect())
